@@ -1,0 +1,159 @@
+"""Database access: where the warehouse is, and one connection pool per process.
+
+With no DATABASE_URL the product still runs on a fresh machine: it uses a local
+PostgreSQL if one answers on 127.0.0.1:5432, otherwise it starts an embedded PostgreSQL
+(`pgserver`) with its data in DATA_DIR. Either way it provisions a `xeno` role with a
+password (dlt's PostgreSQL destination refuses credentials without one) and a `xeno`
+database owned by it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_ADMIN_URLS = (
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+    "postgresql:///postgres",
+)
+DEV_ROLE = "xeno"
+DEV_PASSWORD = "xeno"  # noqa: S105 - development-only role on a local server
+DEV_DATABASE = "xeno"
+
+_lock = threading.Lock()
+_pool_lock = threading.Lock()
+_resolved_url: str | None = None
+_pool: ConnectionPool | None = None
+
+
+class DatabaseUnavailable(RuntimeError):
+    """No database could be reached or started; the message says what was tried."""
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def local_admin_url() -> str | None:
+    """A superuser URL of a PostgreSQL running on this machine, if one answers."""
+    return next((url for url in LOCAL_ADMIN_URLS if _answers(url)), None)
+
+
+def embedded_admin_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under `data_dir/pgdata`."""
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - pgserver is a declared dependency
+        raise DatabaseUnavailable("pgserver is not installed") from exc
+    server = pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
+    return server.get_uri("postgres")
+
+
+def with_database(
+    url: str, dbname: str, *, user: str | None = None, password: str | None = None
+) -> str:
+    """The same server address as `url`, for another database (and optionally role)."""
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    if user is not None:
+        params["user"] = user
+    if password is not None:
+        params["password"] = password
+    return make_conninfo(**params)
+
+
+def create_database(
+    admin_url: str,
+    dbname: str,
+    *,
+    owner: str = DEV_ROLE,
+    password: str = DEV_PASSWORD,
+    drop_first: bool = False,
+) -> str:
+    """Ensure a login role and a database it owns exist; return the role's URL for it."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (owner,)).fetchone()
+        verb = "alter" if exists else "create"
+        conn.execute(
+            sql.SQL(verb + " role {} login createdb password {}").format(
+                sql.Identifier(owner), sql.Literal(password)
+            )
+        )
+        if drop_first:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+            )
+        if not conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone():
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(
+                    sql.Identifier(dbname), sql.Identifier(owner)
+                )
+            )
+    return with_database(admin_url, dbname, user=owner, password=password)
+
+
+def resolve_database_url(settings: Settings | None = None) -> str:
+    """DATABASE_URL if set; else provision the development database (local, then embedded)."""
+    global _resolved_url
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    with _lock:
+        if _resolved_url is None:
+            admin = local_admin_url()
+            if admin is None:
+                log.info("no local PostgreSQL answered; starting the embedded one")
+                admin = embedded_admin_url(settings.data_dir)
+            _resolved_url = create_database(admin, DEV_DATABASE)
+        return _resolved_url
+
+
+def get_pool(settings: Settings | None = None) -> ConnectionPool:
+    """The process-wide pool, opened on first use."""
+    global _pool
+    if _pool is None:
+        url = resolve_database_url(settings)
+        settings = settings or get_settings()
+        with _pool_lock:
+            if _pool is None:
+                _pool = ConnectionPool(
+                    url,
+                    min_size=settings.db_pool_min,
+                    max_size=settings.db_pool_max,
+                    open=True,
+                    name="xeno",
+                )
+    return _pool
+
+
+def close_pool() -> None:
+    """Close the process-wide pool (tests and shutdown)."""
+    global _pool, _resolved_url
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+        _pool = None
+        _resolved_url = None
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """A pooled connection inside one transaction: committed on success, rolled back on error."""
+    with get_pool().connection() as conn, conn.transaction():
+        yield conn
