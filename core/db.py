@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from core.settings import Settings, get_settings
@@ -61,6 +62,7 @@ def embedded_admin_url(data_dir: Path) -> str:
         import pgserver
     except ImportError as exc:  # pragma: no cover - pgserver is a declared dependency
         raise DatabaseUnavailable("pgserver is not installed") from exc
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
     return server.get_uri("postgres")
 
@@ -68,14 +70,30 @@ def embedded_admin_url(data_dir: Path) -> str:
 def with_database(
     url: str, dbname: str, *, user: str | None = None, password: str | None = None
 ) -> str:
-    """The same server address as `url`, for another database (and optionally role)."""
+    """A `postgresql://` URL to the same server as `url` (URL or key=value form).
+
+    Always a URL, since dlt and dbt take URLs or parts of them, not libpq key=value strings.
+    """
     params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    if user is not None:
-        params["user"] = user
-    if password is not None:
-        params["password"] = password
-    return make_conninfo(**params)
+    user = user if user is not None else params.get("user", "")
+    password = password if password is not None else params.get("password", "")
+    host = str(params.get("host", "") or "")
+    port = str(params.get("port", "") or "")
+    auth = quote(str(user), safe="")
+    if password:
+        auth += ":" + quote(str(password), safe="")
+    query = {
+        k: str(v)
+        for k, v in params.items()
+        if k not in {"user", "password", "host", "port", "dbname"}
+    }
+    if host.startswith("/"):  # a Unix socket directory travels as a query parameter
+        query["host"] = host
+        netloc = f"{auth}@" + (f":{port}" if port else "")
+    else:
+        netloc = f"{auth}@{host}" + (f":{port}" if port else "")
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"postgresql://{netloc}/{quote(dbname, safe='')}{suffix}"
 
 
 def create_database(
