@@ -2,15 +2,15 @@
 
 Core commands live here; each layer contributes its own through the `xeno.commands`
 entry-point group (see pyproject.toml), so this module imports no layer. An entry point
-named `group.command` (e.g. `tenant.add`) is attached under that group. Commands of the
-design brief whose layer is not built yet answer so plainly and exit non-zero.
+named `group.command` (e.g. `tenant.add`) belongs under that group. Layer commands are
+imported only when invoked, so `xeno db upgrade` does not pay for loading dbt or Dagster.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 import psycopg
@@ -18,16 +18,30 @@ import psycopg
 from core import crypto, db, migrate, tenants
 from core.settings import SettingsError, get_settings
 
-# Commands promised by the design brief, and the issue that delivers each.
-PLANNED = {
-    "tenant.add": "the ingestion issue (#3): it checks the token against the store",
-    "sync": "the ingestion issue (#3)",
-    "transform": "the transforms issue (#4)",
-    "api": "the API issue (#5)",
-}
+
+class LazyGroup(click.Group):
+    """A group that adds the layer commands registered for its path, loading them lazily."""
+
+    def _provided(self, ctx: click.Context) -> dict[str, EntryPoint]:
+        prefix = "".join(f"{part}." for part in ctx.command_path.split()[1:])
+        found = {}
+        for ep in entry_points(group="xeno.commands"):
+            leaf = ep.name.removeprefix(prefix)
+            if ep.name.startswith(prefix) and "." not in leaf:
+                found[leaf] = ep
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._provided(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and (ep := self._provided(ctx).get(cmd_name)) is not None:
+            command = ep.load()
+        return command
 
 
-class XenoGroup(click.Group):
+class XenoGroup(LazyGroup):
     """Turns expected failures into one clear line and a non-zero exit."""
 
     def invoke(self, ctx: click.Context) -> object:
@@ -85,7 +99,7 @@ def secrets_generate() -> None:
     click.echo(f"JWT_SECRET={secrets.token_urlsafe(48)}")
 
 
-@cli.group("tenant")
+@cli.group("tenant", cls=LazyGroup)
 def tenant_group() -> None:
     """Connected stores."""
 
@@ -109,44 +123,8 @@ def dev(demo: bool) -> None:
     run(demo=demo)
 
 
-def _placeholder(name: str, arriving_with: str) -> click.Command:
-    def not_built() -> None:
-        raise click.ClickException(
-            f"`xeno {name.replace('.', ' ')}` is not built yet; it arrives with {arriving_with}"
-        )
-
-    return click.Command(
-        name.rsplit(".", 1)[-1],
-        callback=not_built,
-        help=f"Not built yet: arrives with {arriving_with}.",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )
-
-
-def _attach(name: str, command: click.Command) -> None:
-    """Attach `command` at `name` (`group.command` nests under an existing group)."""
-    group: click.Group = cli
-    *parents, leaf = name.split(".")
-    for parent in parents:
-        sub = group.commands.get(parent)
-        if not isinstance(sub, click.Group):
-            raise RuntimeError(f"entry point {name!r}: no command group {parent!r}")
-        group = sub
-    group.add_command(command, leaf)
-
-
-def _load_commands() -> None:
-    provided = {ep.name: ep for ep in entry_points(group="xeno.commands")}
-    for name, arriving_with in PLANNED.items():
-        if name not in provided:
-            _attach(name, _placeholder(name, arriving_with))
-    for name, ep in provided.items():
-        _attach(name, ep.load())
-
-
 def main() -> None:
     """Console-script entry point."""
-    _load_commands()
     cli(prog_name="xeno")
 
 

@@ -109,7 +109,7 @@ def create_database(
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (owner,)).fetchone()
         verb = "alter" if exists else "create"
         conn.execute(
-            sql.SQL(verb + " role {} login createdb password {}").format(
+            sql.SQL(verb + " role {} login createdb createrole password {}").format(
                 sql.Identifier(owner), sql.Literal(password)
             )
         )

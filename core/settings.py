@@ -158,6 +158,149 @@ class Settings:
         doc="comma-separated origins allowed to call the API from a browser",
     )
     log_level: str = _setting("LOG_LEVEL", "INFO", doc="Python logging level")
+    shopify_leak_rate: int = _setting(
+        "SHOPIFY_LEAK_RATE",
+        0,
+        _non_negative_int,
+        doc="calls per second a store's rate-limit bucket drains; 0 = one twentieth of the "
+        "bucket size the store reports (Shopify's 40/2, 80/4 and 400/20 plans)",
+    )
+    shopify_max_retries: int = _setting(
+        "SHOPIFY_MAX_RETRIES",
+        6,
+        _non_negative_int,
+        doc="retries of a store call after a 5xx, timeout or dropped connection",
+    )
+    shopify_retry_backoff_ms: int = _setting(
+        "SHOPIFY_RETRY_BACKOFF_MS",
+        500,
+        _non_negative_int,
+        doc="first retry waits about this long; each further retry doubles it (jittered)",
+    )
+    shopify_timeout_seconds: int = _setting(
+        "SHOPIFY_TIMEOUT_SECONDS", 30, _positive_int, doc="timeout of one store call"
+    )
+    sync_window_records: int = _setting(
+        "SYNC_WINDOW_RECORDS",
+        50_000,
+        _positive_int,
+        doc="a sync commits (loads) at least every this many records of a resource, so a "
+        "killed backfill resumes from its last window instead of from zero",
+    )
+    sync_normalize_workers: int = _setting(
+        "SYNC_NORMALIZE_WORKERS",
+        1,
+        _positive_int,
+        doc="processes dlt normalises load files with during a sync",
+    )
+
+    api_database_url: str = _setting(
+        "API_DATABASE_URL",
+        "",
+        secret=True,
+        doc="PostgreSQL URL the API's request handlers use; they always act as the "
+        "row-level-secured role xeno_api (SET ROLE). Empty = DATABASE_URL (development)",
+    )
+    api_workers: int = _setting(
+        "API_WORKERS", 1, _positive_int, doc="uvicorn worker processes of `xeno api`"
+    )
+    api_max_body_bytes: int = _setting(
+        "API_MAX_BODY_BYTES",
+        1_048_576,
+        _positive_int,
+        doc="largest request body the API accepts; bigger bodies get 413",
+    )
+    api_statement_timeout_ms: int = _setting(
+        "API_STATEMENT_TIMEOUT_MS",
+        5_000,
+        _positive_int,
+        doc="statement timeout of every database query made by an API request",
+    )
+    access_token_ttl_seconds: int = _setting(
+        "ACCESS_TOKEN_TTL_SECONDS", 900, _positive_int, doc="lifetime of an API access token"
+    )
+    refresh_token_ttl_seconds: int = _setting(
+        "REFRESH_TOKEN_TTL_SECONDS",
+        30 * 24 * 3600,
+        _positive_int,
+        doc="lifetime of a refresh token family (each use rotates the token)",
+    )
+    auth_rate_limit_per_minute: int = _setting(
+        "AUTH_RATE_LIMIT_PER_MINUTE",
+        10,
+        _positive_int,
+        doc="login and register attempts allowed per client address and minute (each)",
+    )
+    api_sync_worker: bool = _setting(
+        "API_SYNC_WORKER",
+        True,
+        _bool,
+        doc="run the sync worker (queued syncs: ingestion then dbt) inside the API process",
+    )
+    dashboard_cache_seconds: int = _setting(
+        "DASHBOARD_CACHE_SECONDS",
+        60,
+        _non_negative_int,
+        doc="longest a cached dashboard is served after a mart build outside the API's "
+        "own sync worker; 0 disables the cache",
+    )
+
+    dagster_home: Path | None = _setting(
+        "DAGSTER_HOME",
+        None,
+        lambda raw: PROJECT_ROOT / raw,
+        doc="Dagster's instance folder (its dagster.yaml, logs, local storage); "
+        "empty = DATA_DIR/dagster",
+    )
+    dagster_database_url: str = _setting(
+        "DAGSTER_DATABASE_URL",
+        "",
+        secret=True,
+        doc="PostgreSQL URL of Dagster's run, event and schedule storage (production); "
+        "empty = local SQLite files under DAGSTER_HOME (development)",
+    )
+    sync_schedule_cron: str = _setting(
+        "SYNC_SCHEDULE_CRON",
+        "0 2 * * *",
+        doc="when Dagster syncs and transforms every tenant (cron, in SYNC_SCHEDULE_TIMEZONE)",
+    )
+    sync_schedule_timezone: str = _setting(
+        "SYNC_SCHEDULE_TIMEZONE", "UTC", doc="IANA time zone of SYNC_SCHEDULE_CRON"
+    )
+    max_runs_per_store: int = _setting(
+        "MAX_RUNS_PER_STORE",
+        1,
+        _positive_int,
+        doc="Dagster runs of one tenant (one store) allowed to run at once",
+    )
+    max_warehouse_runs: int = _setting(
+        "MAX_WAREHOUSE_RUNS",
+        2,
+        _positive_int,
+        doc="Dagster steps loading into or building the warehouse at once (the `warehouse` "
+        "pool); the run queue admits twice as many runs",
+    )
+
+    webhook_max_body_bytes: int = _setting(
+        "WEBHOOK_MAX_BODY_BYTES",
+        2_097_152,
+        _positive_int,
+        doc="largest webhook body accepted (Shopify's large orders exceed API_MAX_BODY_BYTES); "
+        "bigger deliveries get 413",
+    )
+    webhook_apply_interval_seconds: int = _setting(
+        "WEBHOOK_APPLY_INTERVAL_SECONDS",
+        60,
+        _non_negative_int,
+        doc="how often the API's webhook worker applies stored webhooks to the raw tables "
+        "(then rebuilds the tenant's marts); 0 = no worker in the API (Dagster applies them)",
+    )
+    tenant_deletion_grace_hours: int = _setting(
+        "TENANT_DELETION_GRACE_HOURS",
+        48,
+        _non_negative_int,
+        doc="after shop/redact or app/uninstalled, the tenant's data is deleted this long later",
+    )
 
     @property
     def is_production(self) -> bool:

@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 
 def xeno(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -36,16 +34,6 @@ def test_tenant_list_on_an_empty_database(make_database):
     result = xeno("tenant", "list", DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0 tenant(s)"
-
-
-@pytest.mark.parametrize(
-    "args",
-    [("sync", "some-id", "--full-refresh"), ("transform",), ("tenant", "add", "--name", "x")],
-)
-def test_unbuilt_commands_say_so_and_fail(args):
-    result = xeno(*args)
-    assert result.returncode != 0
-    assert "not built yet" in result.stderr
 
 
 def test_bad_settings_fail_with_one_clear_line():
