@@ -1,0 +1,99 @@
+"""Later syncs read only what changed since the cursor (minus the lookback) and merge it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from ingestion.source import shopify_time
+from ingestion.sync import run_sync
+from tests.ingestion.conftest import raw_count
+
+
+def _cursor(conn, schema: str, table: str):
+    row = conn.execute(f'select max(updated_at) from "{schema}"."{table}"').fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_incremental_sync_picks_up_creates_updates_and_keeps_deletes(sim, make_tenant, conn):
+    shop = sim.shop(orders=200, rate_limit=False)
+    domain = shop["domain"]
+    tenant = make_tenant(shop)
+    schema = tenant.raw_schema
+    assert run_sync(tenant.id).status == "succeeded"
+    before = {t: raw_count(conn, schema, t) for t in ("orders", "customers", "products")}
+    cursors = {t: _cursor(conn, schema, t) for t in ("orders", "customers")}
+
+    created = [sim.create(domain, "orders", {})["order"] for _ in range(3)]
+    new_customer = sim.create(domain, "customers", {"first_name": "Ada"})["customer"]
+    multi = next(o for o in sim.records(shop, "orders") if len(o["line_items"]) >= 2)
+    kept_line = multi["line_items"][0]
+    updated = sim.update(
+        domain, "orders", multi["id"], {"note": "gift", "line_items": [kept_line]}
+    )["order"]
+    victim = next(o for o in sim.records(shop, "orders") if o["id"] != multi["id"])
+    sim.delete(domain, "orders", victim["id"])
+
+    second = run_sync(tenant.id)
+
+    assert second.status == "succeeded", second.error
+    lag = timedelta(seconds=300)
+    expected = sim.count(
+        shop,
+        "orders/count.json",
+        status="any",
+        updated_at_min=shopify_time(cursors["orders"] - lag),
+    )
+    assert second.rows_loaded["orders"] == expected < before["orders"]
+    assert second.rows_loaded["customers"] == sim.count(
+        shop, "customers/count.json", updated_at_min=shopify_time(cursors["customers"] - lag)
+    )
+    # Creates arrive, nothing is duplicated, and the deleted order stays until a webhook
+    # (a later issue) flags it: Shopify's list endpoints never return deleted records.
+    assert raw_count(conn, schema, "orders") == before["orders"] + 3
+    assert raw_count(conn, schema, "orders", distinct="id") == before["orders"] + 3
+    assert raw_count(conn, schema, "orders", f"id = {victim['id']}") == 1
+    for order in created:
+        assert raw_count(conn, schema, "orders", f"id = {order['id']}") == 1
+    assert raw_count(conn, schema, "customers", f"id = {new_customer['id']}") == 1
+
+    # The updated order replaced its row and every nested row: no stale line items.
+    note, dlt_id = conn.execute(
+        f'select note, _dlt_id from "{schema}".orders where id = %s', (multi["id"],)
+    ).fetchone()
+    assert note == "gift"
+    lines = conn.execute(
+        f'select id, price from "{schema}".orders__line_items where _dlt_root_id = %s', (dlt_id,)
+    ).fetchall()
+    assert lines == [(kept_line["id"], Decimal(kept_line["price"]))]
+    assert raw_count(
+        conn, schema, "orders__line_items__tax_lines", f"_dlt_root_id = '{dlt_id}'"
+    ) == len(updated["line_items"][0]["tax_lines"])
+    orphans = conn.execute(
+        f'select count(*) from "{schema}".orders__line_items l where not exists '
+        f'(select 1 from "{schema}".orders o where o._dlt_id = l._dlt_root_id)'
+    ).fetchone()
+    assert orphans == (0,)
+
+    third = run_sync(tenant.id)
+    assert third.status == "succeeded"
+    assert raw_count(conn, schema, "orders") == before["orders"] + 3
+    assert third.rows_loaded.get("orders", 0) <= second.rows_loaded["orders"]
+
+
+def test_full_refresh_rebuilds_the_raw_schema_from_the_store(sim, make_tenant, conn):
+    shop = sim.shop(orders=120, rate_limit=False)
+    tenant = make_tenant(shop)
+    assert run_sync(tenant.id).status == "succeeded"
+    victim = sim.records(shop, "orders")[0]
+    sim.delete(shop["domain"], "orders", victim["id"])
+
+    rebuilt = run_sync(tenant.id, full_refresh=True)
+
+    assert rebuilt.status == "succeeded" and rebuilt.full_refresh
+    schema = tenant.raw_schema
+    expected = sim.count(shop, "orders/count.json", status="any")
+    assert rebuilt.rows_loaded["orders"] == expected
+    assert raw_count(conn, schema, "orders") == expected  # the deleted order is gone now
+    assert raw_count(conn, schema, "orders", f"id = {victim['id']}") == 0
