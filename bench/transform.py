@@ -1,0 +1,229 @@
+"""Benchmark of the transforms: full build of a 1,000,000-order tenant, then a rebuild
+after 1% new and updated orders.
+
+Raw data is generated set-based in SQL (`generate_series`) straight into the shapes dlt
+gives the Shopify REST JSON (money as varchar, nested lists as child tables linked by
+`_dlt_root_id`/`_dlt_parent_id`): generating and normalising a million orders through
+the simulator and dlt would take many minutes and measure dlt, not dbt.
+
+    uv run python bench/transform.py [--orders 1000000]
+
+Prints JSON lines {"bench": "transform", "metric": ..., "value": ..., "unit": ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+
+import psycopg
+
+from core import db
+from dbt_project import runner
+
+LOAD_1, LOAD_2 = "1717200000.000001", "1717286400.000002"
+
+SCHEMA_SQL = """
+create schema {raw};
+create table {raw}.shop (id bigint, name varchar, domain varchar, myshopify_domain varchar,
+    currency varchar, iana_timezone varchar, _dlt_load_id varchar not null,
+    _dlt_id varchar not null unique);
+create table {raw}.customers (id bigint, email varchar, first_name varchar, last_name varchar,
+    state varchar, created_at timestamptz, updated_at timestamptz, _dlt_load_id varchar not null,
+    _dlt_id varchar not null unique);
+create table {raw}.products (id bigint, title varchar, handle varchar, vendor varchar,
+    product_type varchar, status varchar, created_at timestamptz, updated_at timestamptz,
+    _dlt_load_id varchar not null, _dlt_id varchar not null unique);
+create table {raw}.products__variants (id bigint, product_id bigint, title varchar,
+    price varchar, _dlt_root_id varchar not null, _dlt_parent_id varchar not null,
+    _dlt_list_idx bigint not null, _dlt_id varchar not null unique);
+create table {raw}.orders (id bigint, name varchar, email varchar, created_at timestamptz,
+    updated_at timestamptz, cancelled_at timestamptz, test boolean, financial_status varchar,
+    currency varchar, total_line_items_price varchar, total_discounts varchar,
+    subtotal_price varchar, total_tax varchar, total_price varchar,
+    total_shipping_price_set__shop_money__amount varchar, customer__id bigint,
+    customer__email varchar, customer__first_name varchar, customer__last_name varchar,
+    _dlt_load_id varchar not null, _dlt_id varchar not null unique);
+create table {raw}.orders__line_items (id bigint, product_id bigint, variant_id bigint,
+    title varchar, price varchar, quantity bigint, _dlt_root_id varchar not null,
+    _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
+    _dlt_id varchar not null unique);
+create table {raw}.orders__line_items__discount_allocations (amount varchar,
+    discount_application_index bigint, _dlt_root_id varchar not null,
+    _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
+    _dlt_id varchar not null unique);
+create table {raw}.orders__refunds__transactions (id bigint, order_id bigint, kind varchar,
+    status varchar, amount varchar, created_at timestamptz, _dlt_root_id varchar not null,
+    _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
+    _dlt_id varchar not null unique);
+create table {raw}.abandoned_checkouts (id bigint, token varchar, email varchar, created_at timestamptz,
+    updated_at timestamptz, completed_at timestamptz, currency varchar, total_price varchar,
+    subtotal_price varchar, customer__id bigint, customer__email varchar,
+    customer__first_name varchar, customer__last_name varchar, _dlt_load_id varchar not null,
+    _dlt_id varchar not null unique);
+create table {raw}.abandoned_checkouts__line_items (product_id bigint, variant_id bigint, title varchar,
+    price varchar, quantity bigint, _dlt_root_id varchar not null,
+    _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
+    _dlt_id varchar not null unique);
+"""
+
+# Orders first..last of one load: lines, discounts on every 6th order, a refund on every
+# 20th, cancellations (every 33rd) and test orders (every 67th), guests (every 8th).
+ORDERS_SQL = """
+create temporary table batch on commit drop as
+select i, 'o' || i || '-' || %(load)s as dlt_id,
+    %(anchor)s::timestamptz - ((i * 7919) %% (365 * 86400)) * interval '1 second' as created_at
+from generate_series(%(first)s::bigint, %(last)s::bigint) as i;
+
+insert into {raw}.orders__line_items
+select i * 10 + j, case when (i + j) %% 25 = 0 then null else 1 + (i * 13 + j) %% 1000 end,
+    i * 10 + j, 'Product ' || (1 + (i * 13 + j) %% 1000), (5 + (i * j) %% 50) || '.99',
+    1 + (i + j) %% 3, dlt_id, dlt_id, j, dlt_id || '-l' || j
+from batch, generate_series(0, i %% 3) as j;
+
+insert into {raw}.orders__line_items__discount_allocations
+select '1.00', 0, b.dlt_id, l._dlt_id, 0, l._dlt_id || '-d'
+from batch b join {raw}.orders__line_items l on l._dlt_root_id = b.dlt_id
+where b.i %% 6 = 0;
+
+insert into {raw}.orders__refunds__transactions
+select i * 10, i, 'refund', 'success', '2.00', created_at + interval '2 days', dlt_id, dlt_id,
+    0, dlt_id || '-r'
+from batch where i %% 20 = 0;
+
+insert into {raw}.orders
+select b.i, '#' || b.i, 'buyer' || b.i || '@example.com', b.created_at, b.created_at,
+    case when b.i %% 33 = 0 then b.created_at + interval '1 hour' end, b.i %% 67 = 0, 'paid',
+    'USD', l.gross::text, l.discount::text, (l.gross - l.discount)::text, '0.00',
+    (l.gross - l.discount + 5)::text, '5.00',
+    case when b.i %% 8 = 0 then null else 1 + (b.i * 31) %% 333333 end,
+    'c' || (1 + (b.i * 31) %% 333333) || '@example.com', 'First', 'Last', %(load)s, b.dlt_id
+from batch b
+join (
+    select _dlt_root_id, sum(price::numeric * quantity) as gross,
+        case when min(id) / 10 %% 6 = 0 then count(*) * 1.00 else 0 end as discount
+    from {raw}.orders__line_items
+    where _dlt_root_id in (select dlt_id from batch)
+    group by _dlt_root_id
+) l on l._dlt_root_id = b.dlt_id;
+"""
+
+STATIC_SQL = """
+insert into {raw}.shop values (1, 'Bench', 'bench.myshopify.com', 'bench.myshopify.com', 'USD',
+    'America/New_York', %(load)s, 'shop');
+insert into {raw}.customers
+select c, 'c' || c || '@example.com', 'First', 'Last' || c, 'enabled',
+    %(anchor)s::timestamptz - interval '400 days', %(anchor)s::timestamptz - interval '400 days',
+    %(load)s, 'c' || c
+from generate_series(1, 333333) as c;
+insert into {raw}.products
+select p, 'Product ' || p, 'product-' || p, 'Vendor', 'Thing', 'active',
+    %(anchor)s::timestamptz - interval '500 days', %(anchor)s::timestamptz - interval '500 days',
+    %(load)s, 'p' || p
+from generate_series(1, 1000) as p;
+insert into {raw}.products__variants
+select p, p, 'Default Title', (5 + p %% 50) || '.99', 'p' || p, 'p' || p, 0, 'v' || p
+from generate_series(1, 1000) as p;
+insert into {raw}.abandoned_checkouts
+select k, md5(k::text), 'k' || k || '@example.com',
+    %(anchor)s::timestamptz - ((k * 104729) %% (365 * 86400)) * interval '1 second',
+    %(anchor)s::timestamptz - ((k * 104729) %% (365 * 86400)) * interval '1 second',
+    case when k %% 7 = 0 then %(anchor)s::timestamptz - ((k * 104729) %% (365 * 86400))
+        * interval '1 second' + interval '1 day' end,
+    'USD', '20.00', '20.00', case when k %% 2 = 0 then 1 + k %% 333333 end,
+    'c' || k || '@example.com', 'First', 'Last', %(load)s, 'k' || k
+from generate_series(1::bigint, %(checkouts)s::bigint) as k;
+insert into {raw}.abandoned_checkouts__line_items
+select 1 + (k + j) %% 1000, 1 + (k + j) %% 1000, 'Product ' || (1 + (k + j) %% 1000), '10.00',
+    2, 'k' || k, 'k' || k, j, 'k' || k || '-' || j
+from generate_series(1::bigint, %(checkouts)s::bigint) as k, generate_series(0, k %% 2) as j;
+"""
+
+# 1% changes in a second load, as dlt's merge writes them: changed orders are replaced
+# (root and children get the new load id), new orders are appended.
+UPDATE_SQL = """
+create temporary table changed on commit drop as
+select id, _dlt_id from {raw}.orders where id %% 200 = 7 and not test;
+update {raw}.orders o set cancelled_at = o.created_at + interval '3 days',
+    updated_at = %(anchor)s, _dlt_load_id = %(load)s
+from changed c where o.id = c.id and c.id %% 400 = 7;
+insert into {raw}.orders__refunds__transactions
+select id * 10 + 1, id, 'refund', 'success', '1.50', %(anchor)s, _dlt_id, _dlt_id, 1,
+    _dlt_id || '-r2'
+from changed where id %% 400 = 207;
+update {raw}.orders o set updated_at = %(anchor)s, _dlt_load_id = %(load)s
+from changed c where o.id = c.id and c.id %% 400 = 207;
+"""
+
+
+def emit(metric: str, value: float | int, unit: str) -> None:
+    print(json.dumps({"bench": "transform", "metric": metric, "value": value, "unit": unit}))
+
+
+def timed(conn: psycopg.Connection, sql: str, **params: object) -> float:
+    started = time.monotonic()
+    with conn.transaction():
+        conn.execute(sql, params)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    args = parser.parse_args()
+    admin = db.local_admin_url()
+    if admin is None:
+        raise SystemExit("needs a local PostgreSQL on 127.0.0.1:5432")
+    url = db.create_database(admin, "xeno_bench_transform", drop_first=True)
+    tenant = uuid.uuid4()
+    raw = f"shopify_{tenant.hex}"
+    anchor = "2024-06-01T00:00:00Z"
+    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute(SCHEMA_SQL.format(raw=raw))
+        seconds = timed(
+            conn,
+            STATIC_SQL.format(raw=raw),
+            load=LOAD_1,
+            anchor=anchor,
+            checkouts=args.orders // 4,
+        )
+        seconds += timed(
+            conn,
+            ORDERS_SQL.format(raw=raw),
+            load=LOAD_1,
+            anchor=anchor,
+            first=1,
+            last=args.orders,
+        )
+        conn.execute("vacuum analyze")
+    emit("raw_generate", round(seconds, 1), "s")
+    emit("orders", args.orders, "count")
+
+    runner.ensure_marts(url)  # first creation of the shared tables, not part of a build
+    full = runner.build_tenant(tenant, raw, url=url)
+    assert full.success, full.failures
+    emit("full_build", round(full.seconds, 2), "s")
+
+    new = args.orders // 200
+    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        timed(conn, UPDATE_SQL.format(raw=raw), load=LOAD_2, anchor=anchor)
+        timed(
+            conn,
+            ORDERS_SQL.format(raw=raw),
+            load=LOAD_2,
+            anchor=anchor,
+            first=args.orders + 1,
+            last=args.orders + new,
+        )
+        conn.execute("analyze")
+    rebuild = runner.build_tenant(tenant, raw, url=url)
+    assert rebuild.success, rebuild.failures
+    emit("changed_orders", new * 2, "count")
+    emit("rebuild_after_1pct", round(rebuild.seconds, 2), "s")
+    emit("rebuild_to_full_ratio", round(rebuild.seconds / full.seconds, 3), "ratio")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Transforms: the dbt project (staging -> intermediate -> marts) and its runner."""

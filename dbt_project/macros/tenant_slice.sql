@@ -1,0 +1,86 @@
+{#- Per-tenant slices of the shared marts.
+
+    Every mart row carries `tenant_id`; a tenant build replaces exactly that tenant's rows.
+    Marts are `incremental` with the `tenant_slice` strategy:
+      - without `meta.slice_key`: the tenant's whole slice is deleted and re-inserted;
+      - with `meta.slice_key` (columns): only the tenant's rows whose key occurs in this
+        run's result are replaced. The model selects the keys that changed since its
+        watermark (`changed_since_watermark`). A key that must disappear (a deleted order,
+        a customer-day left without counted orders) is emitted as a tombstone row
+        (`tombstone_column`): it deletes the old row and is not inserted.
+    `var('full_refresh')` makes every model reprocess and replace the tenant's whole slice.
+-#}
+
+{% macro tenant_id() -%}
+    '{{ var("tenant_id") | replace("'", "''") }}'::uuid
+{%- endmacro %}
+
+
+{% macro full_refresh_requested() -%}
+    {{ return(var('full_refresh') in [true, 'true', 'True', 1, '1']) }}
+{%- endmacro %}
+
+
+{% macro watermark_applies() -%}
+    {#- True when only rows loaded after the model's watermark need processing. -#}
+    {{ return(is_incremental() and not full_refresh_requested()) }}
+{%- endmacro %}
+
+
+{% macro changed_since_watermark(load_id) -%}
+    {#- Condition: the row's load id is newer than any this tenant's slice already holds
+        (always true in a full build). Load ids are dlt's `_dlt_load_id`, as numeric.
+        The watermark is read first and inlined as a literal, so the planner sees how few
+        rows qualify and uses the raw load-id index instead of scanning everything. -#}
+    {%- if watermark_applies() and execute -%}
+        {%- set found = run_query(
+            "select max(_dlt_load_id) from " ~ this ~ " where tenant_id = " ~ tenant_id()) -%}
+        {%- set watermark = found.columns[0].values()[0] -%}
+        {{ load_id }} > {{ watermark if watermark is not none else -1 }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro tombstone_column(condition) -%}
+    {#- In incremental runs, `, <condition> as _xeno_tombstone` (see the strategy). -#}
+    {%- if execute and not config.meta_get('tombstones') -%}
+        {{ exceptions.raise_compiler_error("tombstone_column needs meta.tombstones: true on " ~ this) }}
+    {%- endif -%}
+    {%- if is_incremental() -%}
+        , {{ condition }} as _xeno_tombstone
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro unless_tombstone(condition) -%}
+    {#- In a first (table-creating) build, a filter that keeps what tombstones would drop. -#}
+    {%- if is_incremental() -%}
+        true
+    {%- else -%}
+        not ({{ condition }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro get_incremental_tenant_slice_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set slice_key = config.meta_get('slice_key') -%}
+    {%- if slice_key is string -%}
+        {%- set slice_key = [slice_key] -%}
+    {%- endif -%}
+    delete from {{ target }}
+    where tenant_id = {{ tenant_id() }}
+    {%- if slice_key and not full_refresh_requested() %}
+      and ({{ slice_key | join(', ') }}) in (select {{ slice_key | join(', ') }} from {{ source }})
+    {%- endif %};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+    {%- if config.meta_get('tombstones') %}
+    where not _xeno_tombstone
+    {%- endif %}
+{%- endmacro %}

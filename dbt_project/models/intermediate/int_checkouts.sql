@@ -1,0 +1,46 @@
+-- One row per checkout with its cart as JSON (the API's `data.cart`) and the buyer.
+select
+    checkouts.checkout_id,
+    checkouts.checkout_dlt_id,
+    checkouts.token,
+    checkouts.email,
+    checkouts.customer_id,
+    checkouts.customer_email,
+    checkouts.customer_first_name,
+    checkouts.customer_last_name,
+    checkouts.created_at,
+    checkouts.created_date,
+    checkouts.updated_at,
+    checkouts.completed_at,
+    checkouts.completed_at is null as is_abandoned,
+    checkouts.completed_at is not null as is_recovered,
+    checkouts.currency,
+    checkouts.subtotal_price,
+    checkouts.total_discounts,
+    checkouts.total_tax,
+    checkouts.total_price,
+    checkouts.abandoned_checkout_url,
+    coalesce(cart.line_count, 0) as line_count,
+    coalesce(cart.item_quantity, 0) as item_quantity,
+    coalesce(cart.items, '[]'::jsonb) as cart,
+    checkouts.is_deleted,
+    checkouts._dlt_load_id
+from {{ ref('stg_checkouts') }} as checkouts
+left join lateral (
+    select
+        count(*) as line_count,
+        sum(line.quantity) as item_quantity,
+        jsonb_agg(
+            jsonb_build_object(
+                'title', line.title,
+                'variant_title', line.variant_title,
+                'quantity', line.quantity,
+                'price', line.price,
+                'product_id', line.product_id,
+                'variant_id', line.variant_id
+            )
+            order by line.line_position
+        ) as items
+    from {{ ref('stg_checkout_lines') }} as line
+    where line.checkout_dlt_id = checkouts.checkout_dlt_id
+) as cart on true

@@ -1,0 +1,54 @@
+{{ config(
+    meta={'slice_key': ['customer_id', 'order_date'], 'tombstones': true},
+    indexes=[
+        {'columns': ['tenant_id', 'customer_id', 'order_date'], 'unique': true},
+        {'columns': ['tenant_id', 'order_date']},
+    ],
+) }}
+
+-- Revenue per customer per order date, over counted orders. Only the customer-days of
+-- orders loaded since the watermark are recomputed (from fct_orders, already updated in
+-- this build); a customer-day left without counted orders is removed.
+with affected as (
+    select distinct customer_id, order_date
+    from {{ ref('stg_orders') }}
+    where customer_id is not null
+      and {{ changed_since_watermark('_dlt_load_id') }}
+),
+
+totals as (
+    select
+        orders.customer_id,
+        orders.order_date,
+        count(*) filter (where orders.is_counted) as order_count,
+        coalesce(sum(orders.gross_sales) filter (where orders.is_counted), 0) as gross_sales,
+        coalesce(sum(orders.discounts) filter (where orders.is_counted), 0) as discounts,
+        coalesce(sum(orders.total_revenue) filter (where orders.is_counted), 0) as total_revenue,
+        coalesce(sum(orders.refunds) filter (where orders.is_counted), 0) as refunds,
+        coalesce(sum(orders.net_revenue) filter (where orders.is_counted), 0) as net_revenue,
+        max(orders._dlt_load_id) as _dlt_load_id
+    from {{ ref('fct_orders') }} as orders
+    inner join affected
+        on affected.customer_id = orders.customer_id
+        and affected.order_date = orders.order_date
+    where orders.tenant_id = {{ tenant_id() }}
+    group by orders.customer_id, orders.order_date
+)
+
+select
+    {{ tenant_id() }} as tenant_id,
+    affected.customer_id,
+    affected.order_date,
+    coalesce(totals.order_count, 0) as order_count,
+    coalesce(totals.gross_sales, 0) as gross_sales,
+    coalesce(totals.discounts, 0) as discounts,
+    coalesce(totals.total_revenue, 0) as total_revenue,
+    coalesce(totals.refunds, 0) as refunds,
+    coalesce(totals.net_revenue, 0) as net_revenue,
+    totals._dlt_load_id
+    {{ tombstone_column('coalesce(totals.order_count, 0) = 0') }}
+from affected
+left join totals
+    on totals.customer_id = affected.customer_id
+    and totals.order_date = affected.order_date
+where {{ unless_tombstone('coalesce(totals.order_count, 0) = 0') }}

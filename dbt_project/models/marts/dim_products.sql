@@ -1,0 +1,81 @@
+{{ config(
+    indexes=[
+        {'columns': ['tenant_id', 'product_key'], 'unique': true},
+    ],
+) }}
+
+-- Every product that is listed or was ever sold. `product_key` is the Shopify product id,
+-- or 0 for the "Custom items" member that groups custom line items (no product).
+with listed as (
+    select
+        products.product_id,
+        products.title,
+        products.handle,
+        products.vendor,
+        products.product_type,
+        products.status,
+        products.tags,
+        products.created_at,
+        products.updated_at,
+        variants.variant_count,
+        variants.min_price,
+        variants.max_price
+    from {{ ref('stg_products') }} as products
+    left join lateral (
+        select count(*) as variant_count, min(price) as min_price, max(price) as max_price
+        from {{ ref('stg_product_variants') }} as variant
+        where variant.product_dlt_id = products.product_dlt_id
+    ) as variants on true
+    where not products.is_deleted
+),
+
+sold as (
+    select product_key, min(title) as title, min(vendor) as vendor
+    from {{ ref('fct_order_lines') }}
+    where tenant_id = {{ tenant_id() }}
+      and product_key not in (select product_id from listed)
+    group by product_key
+)
+
+select
+    {{ tenant_id() }} as tenant_id,
+    product_id as product_key,
+    product_id,
+    title,
+    handle,
+    vendor,
+    product_type,
+    status,
+    tags,
+    created_at,
+    updated_at,
+    variant_count,
+    min_price,
+    max_price,
+    true as is_listed,
+    false as is_custom
+from listed
+
+union all
+
+select
+    {{ tenant_id() }} as tenant_id,
+    product_key,
+    nullif(product_key, 0) as product_id,
+    case
+        when product_key = 0 then 'Custom items'
+        else coalesce(title, 'Product ' || product_key)
+    end as title,
+    null as handle,
+    case when product_key = 0 then null else vendor end as vendor,
+    null as product_type,
+    null as status,
+    null as tags,
+    null::timestamptz as created_at,
+    null::timestamptz as updated_at,
+    0 as variant_count,
+    null::numeric as min_price,
+    null::numeric as max_price,
+    false as is_listed,
+    product_key = 0 as is_custom
+from sold

@@ -1,0 +1,65 @@
+{{ config(
+    indexes=[
+        {'columns': ['tenant_id', 'date'], 'unique': true},
+    ],
+) }}
+
+-- One row per day from the shop's first order through today (shop time), zeros on days
+-- without counted orders. Recomputed whole per tenant: it is a single pass over the
+-- tenant's orders fact and a few hundred output rows.
+with orders as (
+    select * from {{ ref('fct_orders') }} where tenant_id = {{ tenant_id() }}
+),
+
+days as (
+    select generate_series(
+        min(order_date),
+        greatest(max(order_date), (now() at time zone {{ shop_timezone() }})::date),
+        interval '1 day'
+    )::date as date
+    from orders
+),
+
+daily as (
+    select
+        order_date as date,
+        count(*) as order_count,
+        count(*) filter (where is_guest) as guest_order_count,
+        count(distinct customer_id) as customer_count,
+        sum(gross_sales) as gross_sales,
+        sum(discounts) as discounts,
+        sum(shipping) as shipping,
+        sum(tax) as tax,
+        sum(total_revenue) as total_revenue,
+        sum(refunds) as refunds,
+        sum(net_revenue) as net_revenue
+    from orders
+    where is_counted
+    group by order_date
+),
+
+new_customers as (
+    select first_order_date as date, count(*) as new_customer_count
+    from {{ ref('dim_customers') }}
+    where tenant_id = {{ tenant_id() }} and first_order_date is not null
+    group by first_order_date
+)
+
+select
+    {{ tenant_id() }} as tenant_id,
+    days.date,
+    coalesce(daily.order_count, 0) as order_count,
+    coalesce(daily.guest_order_count, 0) as guest_order_count,
+    coalesce(daily.customer_count, 0) as customer_count,
+    coalesce(new_customers.new_customer_count, 0) as new_customer_count,
+    coalesce(daily.gross_sales, 0) as gross_sales,
+    coalesce(daily.discounts, 0) as discounts,
+    coalesce(daily.shipping, 0) as shipping,
+    coalesce(daily.tax, 0) as tax,
+    coalesce(daily.total_revenue, 0) as total_revenue,
+    coalesce(daily.refunds, 0) as refunds,
+    coalesce(daily.net_revenue, 0) as net_revenue,
+    daily.total_revenue / nullif(daily.order_count, 0) as average_order_value
+from days
+left join daily on daily.date = days.date
+left join new_customers on new_customers.date = days.date

@@ -1,0 +1,119 @@
+"""Helpers of the transforms tests: simulator stores loaded raw with dlt, built by dbt.
+
+Raw data is loaded straight from the simulator's records with dlt (the shapes the
+ingestion produces), so these tests depend on the simulator and dbt only. Builds are
+expensive (a few seconds per dbt invocation): stores are built once per package.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import dlt
+import psycopg
+from psycopg.rows import dict_row
+
+from core.settings import get_settings
+from dbt_project import runner
+from simulator import truth
+from simulator.shop import Shop, ShopSpec
+
+ANCHOR = datetime(2024, 6, 1, tzinfo=UTC)
+ROOT_RESOURCES = ("customers", "products", "orders", "checkouts")
+# Raw table names where ingestion's differ from the simulator's resource names.
+RAW_TABLE = {"checkouts": "abandoned_checkouts"}
+_names = itertools.count(1)
+
+
+def next_name() -> int:
+    """A number unique in this test session (tenant names)."""
+    return next(_names)
+
+
+# Several stores: different seeds, currencies (JPY has no minor unit) and time zones
+# (Kolkata is UTC+05:30, Los Angeles has daylight saving).
+STORES = {
+    "usd": ShopSpec(name="tx-usd", seed=11, currency="USD", orders=400, days=120),
+    "jpy": ShopSpec(name="tx-jpy", seed=22, currency="JPY", orders=250, days=90),
+    "inr": ShopSpec(name="tx-inr", seed=33, currency="INR", orders=250, days=200),
+    "eur": ShopSpec(
+        name="tx-eur", seed=44, currency="EUR", timezone="America/Los_Angeles", orders=300
+    ),
+}
+
+
+@dataclass
+class Tenant:
+    """A registered tenant, its simulated store, and where its raw data lives."""
+
+    id: uuid.UUID
+    raw_schema: str
+    shop: Shop | None
+    url: str
+
+    def load(self, **records: list[dict]) -> None:
+        """Merge raw records into the tenant's schema exactly as dlt does for ingestion."""
+        load_raw(self.url, self.raw_schema, records)
+
+    def load_store(self) -> None:
+        assert self.shop is not None
+        store = self.shop.store
+        self.load(
+            shop=[self.shop.shop_json()],
+            **{name: list(store.tables[name].iter_live()) for name in ROOT_RESOURCES},
+        )
+
+    def build(self, *, full_refresh: bool = False) -> runner.BuildResult:
+        result = runner.build_tenant(
+            self.id, self.raw_schema, full_refresh=full_refresh, url=self.url
+        )
+        assert result.success, result.failures
+        return result
+
+    def truth(self) -> dict[str, Any]:
+        assert self.shop is not None
+        return truth.compute(self.shop.store)
+
+
+def load_raw(url: str, schema: str, records: dict[str, list[dict]]) -> None:
+    """One dlt load (one `_dlt_load_id`) merging each table's records on `id`."""
+    pipeline = dlt.pipeline(
+        pipeline_name=f"test_{schema}",
+        destination=dlt.destinations.postgres(url),
+        dataset_name=schema,
+        pipelines_dir=str(get_settings().data_dir / "dlt"),
+    )
+    resources = [
+        dlt.resource(
+            rows, name=RAW_TABLE.get(name, name), write_disposition="merge", primary_key="id"
+        )
+        for name, rows in records.items()
+    ]
+    pipeline.run(resources).raise_on_failed_jobs()
+
+
+def query(url: str, sql: str, *params: Any, **named: Any) -> list[dict[str, Any]]:
+    """Rows as dicts; positional `%s` or named `%(name)s` parameters."""
+    with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, named or params)
+        return cur.fetchall()
+
+
+def mart_snapshot(url: str, tenant_id: uuid.UUID) -> dict[str, list[tuple]]:
+    """Every mart row of one tenant, sorted, without load bookkeeping columns."""
+    snapshot = {}
+    for model in runner.MART_MODELS:
+        rows = query(url, f"select * from marts.{model} where tenant_id = %s", tenant_id)
+        snapshot[model] = sorted(
+            tuple(sorted((k, str(v)) for k, v in r.items() if k != "_dlt_load_id")) for r in rows
+        )
+    return snapshot
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value))
