@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from simulator import pagination, truth
+from simulator.activity import run_live_activity
 from simulator.faults import Faults
 from simulator.ratelimit import RateLimit
 from simulator.shop import Shop, ShopSpec
@@ -62,8 +63,11 @@ def _error(exc: ApiError) -> Response:
 class SimulatorApp:
     """Routes Shopify Admin paths per shop and the ``/_sim/`` control surface."""
 
-    def __init__(self, shops: list[ShopSpec], *, rate_limit: bool = True) -> None:
+    def __init__(
+        self, shops: list[ShopSpec], *, rate_limit: bool = True, live_interval: float = 0
+    ) -> None:
         self.rate_limit = rate_limit
+        self.live_interval = live_interval
         self.shops: dict[str, Shop] = {}
         for spec in shops:
             self.add_shop(spec)
@@ -101,11 +105,19 @@ class SimulatorApp:
         await send({"type": "http.response.body", "body": response.body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        live: asyncio.Task | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.live_interval > 0:
+                    shops = list(self.shops.values())
+                    live = asyncio.create_task(
+                        run_live_activity(shops, self.live_interval, seed=len(shops))
+                    )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if live is not None:
+                    live.cancel()
                 for shop in self.shops.values():
                     await shop.hooks.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -298,21 +310,18 @@ class SimulatorApp:
     async def _mutate(
         self, shop: Shop, action: list[str], method: str, receive: Receive
     ) -> Response:
-        resource, store = action[0], shop.store
+        resource = action[0]
         singular = SINGULAR[resource]
+        record_id = int(action[1]) if len(action) == 2 and action[1].isdigit() else None
         if len(action) == 1 and method == "POST":
-            rec, events = store.create(resource, await _object(receive))
-            status = 201
-        elif len(action) == 2 and action[1].isdigit() and method == "PUT":
-            rec, events = store.update(resource, int(action[1]), await _object(receive))
+            rec, status = shop.mutate("create", resource, fields=await _object(receive)), 201
+        elif record_id is not None and method == "PUT":
+            rec = shop.mutate("update", resource, record_id, await _object(receive))
             status = 200
-        elif len(action) == 2 and action[1].isdigit() and method == "DELETE":
-            events = store.delete(resource, int(action[1]))
-            rec, status = None, 200
+        elif record_id is not None and method == "DELETE":
+            rec, status = shop.mutate("delete", resource, record_id), 200
         else:
             raise ApiError(404, "Not Found")
-        for topic, payload in events:
-            shop.hooks.emit(topic, payload)
         return Response(status, {singular: rec} if rec is not None else {})
 
 

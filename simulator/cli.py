@@ -21,31 +21,63 @@ def simulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--shops", "n_shops", default=2, show_default=True, type=click.IntRange(1, 100))
-@click.option("--orders", default=500, show_default=True, type=click.IntRange(0, 10_000_000))
+@click.option(
+    "--orders",
+    default="500",
+    show_default=True,
+    help="Orders per shop: one number for all, or a comma list (shop 1, shop 2, ...).",
+)
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--rate-limit", type=click.Choice(["on", "off"]), default="on", show_default=True)
+@click.option(
+    "--live",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between live new orders/checkouts across the shops (0 = off).",
+)
 def serve_command(
-    host: str, port: int, n_shops: int, orders: int, seed: int, rate_limit: str
+    host: str, port: int, n_shops: int, orders: str, seed: int, rate_limit: str, live: float
 ) -> None:
     """Serve demo-1 .. demo-N shops, each in its own currency and time zone."""
+    sizes = _sizes(orders, n_shops)
     specs = []
     for n in range(n_shops):
         currency = CURRENCY_CYCLE[n % len(CURRENCY_CYCLE)]
         specs.append(
             ShopSpec(
                 name=f"demo-{n + 1}",
-                orders=orders,
+                orders=sizes[n],
                 seed=seed,
                 currency=currency,
                 timezone=money.CURRENCIES[currency][2],
             )
         )
-    config = SimConfig(shops=specs, host=host, port=port, rate_limit=rate_limit == "on")
-    click.echo(f"building {n_shops} shop(s) with {orders} orders each ...")
+    config = SimConfig(
+        shops=specs, host=host, port=port, rate_limit=rate_limit == "on", live_interval=live
+    )
+    click.echo(f"building {n_shops} shop(s) with {', '.join(map(str, sizes))} orders ...")
     try:
         serve(config, on_ready=_announce)
     except (OSError, ValueError, msgspec.ValidationError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _sizes(orders: str, n_shops: int) -> list[int]:
+    """`--orders`: one size for every shop, or one per shop."""
+    try:
+        sizes = [int(part) for part in orders.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            "expected a number or a comma list of numbers", param_hint="--orders"
+        ) from None
+    if len(sizes) == 1:
+        sizes *= n_shops
+    if len(sizes) != n_shops or not all(0 <= size <= 10_000_000 for size in sizes):
+        raise click.BadParameter(
+            f"give one size or {n_shops} sizes, each 0..10,000,000", param_hint="--orders"
+        )
+    return sizes
 
 
 def _announce(sim: RunningSimulator) -> None:

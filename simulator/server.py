@@ -27,6 +27,7 @@ class SimConfig(msgspec.Struct, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8787
     rate_limit: bool = True
+    live_interval: float = 0  # seconds between live orders/checkouts; 0 = off
 
 
 class ShopInfo(msgspec.Struct, kw_only=True):
@@ -96,7 +97,9 @@ def _server(app: SimulatorApp) -> uvicorn.Server:
 
 def serve(config: SimConfig, on_ready: Callable[[RunningSimulator], None] | None = None) -> None:
     """Build the shops, bind, call ``on_ready(RunningSimulator)``, then serve until stopped."""
-    app = SimulatorApp(config.shops, rate_limit=config.rate_limit)
+    app = SimulatorApp(
+        config.shops, rate_limit=config.rate_limit, live_interval=config.live_interval
+    )
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     if on_ready is not None:
@@ -107,7 +110,9 @@ def serve(config: SimConfig, on_ready: Callable[[RunningSimulator], None] | None
 @contextmanager
 def run_in_thread(config: SimConfig) -> Iterator[RunningSimulator]:
     """Serve ``config`` from a background thread (``port=0`` picks a free port)."""
-    app = SimulatorApp(config.shops, rate_limit=config.rate_limit)
+    app = SimulatorApp(
+        config.shops, rate_limit=config.rate_limit, live_interval=config.live_interval
+    )
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     server = _server(app)

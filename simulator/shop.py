@@ -100,6 +100,25 @@ class Shop:
     def domain(self) -> str:
         return self.profile.domain
 
+    def mutate(
+        self, action: str, resource: str, record_id: int | None = None, fields: dict | None = None
+    ) -> dict | None:
+        """Create, update or delete a record and deliver the matching webhooks.
+
+        Returns the record as the REST API shows it now (None after a delete).
+        """
+        if action == "create":
+            rec, events = self.store.create(resource, fields or {})
+        elif action == "update" and record_id is not None:
+            rec, events = self.store.update(resource, record_id, fields or {})
+        elif action == "delete" and record_id is not None:
+            rec, events = None, self.store.delete(resource, record_id)
+        else:
+            raise ValueError(f"unknown mutation {action!r}")
+        for topic, payload in events:
+            self.hooks.emit(topic, payload)
+        return rec
+
     def info(self, base_url: str) -> dict:
         """The ``/_sim/shops`` entry: credentials, settings and sizes."""
         p = self.profile
