@@ -1,0 +1,177 @@
+"""The API application: `create_app(settings)` wires every domain into one Litestar app.
+
+Domains (auth, tenants, insights, store_data, sync, system) each bring a controller, a
+service and their schemas; this module is the only place that knows all of them. Routes
+live under `/api/v1`, with `/api` as an alias for the seed's clients (hidden from the
+schema so operation ids stay unique).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.stores.memory import MemoryStore
+
+from api.auth.controller import AuthController
+from api.auth.middleware import AuthMiddleware
+from api.auth.service import AuthService
+from api.auth.tokens import check_secret
+from api.db import Database
+from api.errors import EXCEPTION_HANDLERS
+from api.insights.cache import DashboardCache
+from api.insights.controller import InsightsController
+from api.insights.service import InsightsService
+from api.middleware import request_context_middleware
+from api.store_data.controller import StoreDataController
+from api.store_data.service import StoreDataService
+from api.sync.controller import SyncController
+from api.sync.service import SyncService
+from api.sync.worker import SyncWorker
+from api.system.controller import SystemController, service_version
+from api.tenants.controller import TenantController
+from api.tenants.service import TenantService
+from api.webhooks.controller import (
+    EventStreamController,
+    WebhookController,
+    receiver_controller,
+)
+from api.webhooks.receiver import WebhookReceiver
+from api.webhooks.service import WebhookService
+from api.webhooks.stream import EventBroker
+from api.webhooks.verify import SignerCache
+from api.webhooks.worker import WebhookWorker
+from api.webhooks.writer import GroupCommitter
+from core.settings import Settings, get_settings
+
+CONTROLLERS = [
+    TenantController,
+    SyncController,
+    StoreDataController,
+    InsightsController,
+    WebhookController,
+    EventStreamController,
+]
+# Shopify's deliveries carry no user: the receiver authenticates them by signature
+PUBLIC_PATHS = [
+    "^/health$",
+    "^/ready$",
+    "^/status$",
+    "^/metrics",
+    "^/schema",
+    "^/api(/v1)?/webhook/",
+]
+BEARER = [{"BearerAuth": []}]
+
+
+async def _auth_throttled(request: Request[Any, Any, Any]) -> bool:
+    return bool(request.route_handler.opt.get("auth_rate_limited"))
+
+
+def _auth_client(request: Request[Any, Any, Any]) -> str:
+    """Separate budgets per route (login, register, ...) and client address."""
+    return f"{request.route_handler.handler_name}:{get_remote_address(request)}"
+
+
+def _singleton(value: object) -> Provide:
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    check_secret(settings)
+    db = Database(settings)
+    worker = SyncWorker(settings) if settings.api_sync_worker else None
+    webhook_worker = WebhookWorker(settings) if settings.webhook_apply_interval_seconds else None
+    broker = EventBroker(db.url)
+    webhook_writer = GroupCommitter(db)
+    services: dict[str, Any] = {
+        "settings": settings,
+        "db": db,
+        "auth_service": AuthService(db, settings),
+        "tenant_service": TenantService(db, settings),
+        "insights_service": InsightsService(db, DashboardCache(settings.dashboard_cache_seconds)),
+        "store_data_service": StoreDataService(db),
+        "sync_service": SyncService(db, worker.wake if worker else lambda: None),
+        "webhook_receiver": WebhookReceiver(
+            SignerCache(db, settings.shopify_api_secret), webhook_writer
+        ),
+        "webhook_service": WebhookService(db, settings),
+        "event_broker": broker,
+    }
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await db.open()
+        background = [b for b in (worker, webhook_worker, broker, webhook_writer) if b is not None]
+        for task in background:
+            task.start()
+        try:
+            yield
+        finally:
+            for task in background:
+                await task.stop()
+            await db.close()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_limit_per_minute),
+        check_throttle_handler=_auth_throttled,
+        identifier_for_request=_auth_client,
+        store="auth_rate_limit",
+    )
+    prometheus = PrometheusConfig(app_name="xeno_api", group_path=True, exclude=["^/metrics"])
+    auth = DefineMiddleware(AuthMiddleware, db=db, settings=settings, exclude=PUBLIC_PATHS)
+
+    def api_routes() -> list[Router | type]:
+        # the rate limiter wraps only the auth routes: every other request skips it
+        auth_routes = Router(
+            "/", route_handlers=[AuthController], middleware=[rate_limit.middleware]
+        )
+        return [auth_routes, receiver_controller(settings.webhook_max_body_bytes), *CONTROLLERS]
+
+    return Litestar(
+        route_handlers=[
+            Router("/api/v1", route_handlers=api_routes(), security=BEARER),
+            Router("/api", route_handlers=api_routes(), include_in_schema=False),
+            SystemController,
+            PrometheusController,
+        ],
+        dependencies={name: _singleton(value) for name, value in services.items()},
+        middleware=[
+            request_context_middleware(production=settings.is_production),
+            prometheus.middleware,
+            auth,
+        ],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Xeno API",
+            version=service_version(),
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
+        stores={"auth_rate_limit": MemoryStore()},
+        request_max_body_size=settings.api_max_body_bytes,
+        debug=settings.environment == "development",
+        logging_config=None,
+    )

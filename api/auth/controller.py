@@ -1,0 +1,51 @@
+"""`/auth`: register, login, refresh, logout."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api.auth.principal import Principal
+from api.auth.schemas import (
+    AuthResponse,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+)
+from api.auth.service import AuthService
+
+Service = NamedDependency[AuthService]
+
+PUBLIC = {"exclude_from_auth": True, "auth_rate_limited": True}
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=HTTP_201_CREATED, opt=PUBLIC, operation_id="register")
+    async def register(self, data: RegisterRequest, auth_service: Service) -> AuthResponse:
+        """Create an account and start a session."""
+        return await auth_service.register(data.email, data.password)
+
+    @post("/login", status_code=HTTP_200_OK, opt=PUBLIC, operation_id="login")
+    async def login(self, data: LoginRequest, auth_service: Service) -> AuthResponse:
+        """Start a session; the same 401 for an unknown email and a wrong password."""
+        return await auth_service.login(data.email, data.password)
+
+    @post("/refresh", status_code=HTTP_200_OK, opt=PUBLIC, operation_id="refreshSession")
+    async def refresh(self, data: RefreshRequest, auth_service: Service) -> AuthResponse:
+        """Exchange a refresh token for new tokens (the old refresh token is spent)."""
+        return await auth_service.refresh(data.refresh_token)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, operation_id="logout")
+    async def logout(
+        self,
+        data: LogoutRequest,
+        request: Request[Principal, object, object],
+        auth_service: Service,
+    ) -> None:
+        """End the session the refresh token belongs to (access tokens expire on their own)."""
+        await auth_service.logout(request.user.user_id, data.refresh_token)

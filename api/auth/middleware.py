@@ -1,0 +1,70 @@
+"""Authentication: a verified bearer token, and the caller's role in the named tenant.
+
+Routes opt in to a tenant with `opt={"tenant": "header"}` (`x-tenant-id`) or
+`opt={"tenant": "path"}` (the `tenant_id` path parameter). The membership is looked up
+here, once, so that authorisation itself is a set of pure guards over the principal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
+
+from api.auth.principal import Principal, TenantAccess
+from api.auth.tokens import InvalidToken, decode_access_token
+from api.db import Database
+from core.settings import Settings
+
+TENANT_HEADER = "x-tenant-id"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="xeno"'}
+
+
+def _tenant_id(connection: ASGIConnection[Any, Any, Any, Any], source: str) -> uuid.UUID:
+    if source == "path":
+        value = connection.path_params["tenant_id"]
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    raw = connection.headers.get(TENANT_HEADER)
+    if not raw:
+        raise ClientException(f"the {TENANT_HEADER} header is required")
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ClientException(f"the {TENANT_HEADER} header must be a tenant id (UUID)") from None
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, *, db: Database, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.db = db
+        self.settings = settings
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException("missing bearer token", headers=_CHALLENGE)
+        try:
+            claims = decode_access_token(token.strip(), self.settings)
+        except InvalidToken:
+            raise NotAuthorizedException("invalid or expired token", headers=_CHALLENGE) from None
+        source = connection.route_handler.opt.get("tenant")
+        tenant = None
+        if source:
+            tenant_id = _tenant_id(connection, source)
+            tenant = TenantAccess(tenant_id, await self._role(claims.sub, tenant_id))
+        return AuthenticationResult(Principal(claims.sub, claims.email, tenant), claims)
+
+    async def _role(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> str | None:
+        """One statement (`app.member_role`, a narrow definer function): this runs on
+        every tenant request, so it costs a single round trip."""
+        async with self.db.pool.connection() as conn:
+            row = await (
+                await conn.execute("select app.member_role(%s, %s)", (tenant_id, user_id))
+            ).fetchone()
+        return row[0] if row else None

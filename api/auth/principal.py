@@ -1,0 +1,27 @@
+"""Who is calling, and what they may do in the tenant the request names."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+ROLES = ("viewer", "analyst", "owner")  # ascending power
+
+
+class TenantAccess(msgspec.Struct, frozen=True):
+    """The caller's membership in the request's tenant (role None: not a member)."""
+
+    tenant_id: uuid.UUID
+    role: str | None
+
+    def at_least(self, role: str) -> bool:
+        return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """An authenticated user (from a verified access token)."""
+
+    user_id: uuid.UUID
+    email: str
+    tenant: TenantAccess | None = None

@@ -1,0 +1,62 @@
+"""Insight bodies, in the seed's shapes. Money is a JSON number rounded to the cent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from api.schemas import Response
+
+
+class DayFigures(Response):
+    date: date
+    orders: int
+    revenue: float
+
+
+class TopCustomer(Response):
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    total_spent: float
+    orders_count: int
+
+
+class ProductRevenue(Response):
+    product: str
+    revenue: float
+    quantity: int
+
+
+class Dashboard(Response):
+    """Seed fields first; `newCustomers`, `startDate`, `endDate` are additions."""
+
+    total_customers: int
+    total_orders: int
+    total_revenue: float
+    orders_by_date: list[DayFigures]
+    top_customers: list[TopCustomer]
+    revenue_by_product: list[ProductRevenue]
+    abandoned_carts: int
+    new_customers: int
+    start_date: date
+    end_date: date
+
+
+class CartCustomer(Response):
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+
+
+class CartData(Response):
+    cart: Any
+    abandoned_at: datetime
+
+
+class AbandonedCart(Response):
+    id: int
+    type: Literal["cart_abandoned"]
+    customer: CartCustomer | None
+    data: CartData
+    created_at: datetime

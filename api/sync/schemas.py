@@ -1,0 +1,35 @@
+"""Sync request and status bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from api.schemas import Request, Response
+
+Status = Literal["queued", "running", "succeeded", "failed"]
+
+
+class SyncRequest(Request):
+    full_refresh: bool = False
+
+
+class SyncAccepted(Response):
+    """The seed's `{message, syncId, status}`."""
+
+    message: str
+    sync_id: uuid.UUID
+    status: Status
+
+
+class SyncRunOut(Response):
+    sync_id: uuid.UUID
+    status: Status
+    trigger: str
+    full_refresh: bool
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    rows_loaded: dict[str, int]
+    error: str | None

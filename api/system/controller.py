@@ -1,0 +1,99 @@
+"""Operator endpoints: liveness, readiness, identity. (`/metrics` is Litestar's
+Prometheus controller, wired in the app factory.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import psycopg
+from litestar import Controller, MediaType, Response, get
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from psycopg_pool import PoolTimeout
+
+from api.db import Database
+from api.schemas import Response as Body
+from core import migrate
+from core.settings import Settings
+
+SERVICE = "xeno-api"
+PUBLIC = {"exclude_from_auth": True}
+
+
+def service_version() -> str:
+    try:
+        return version("xeno")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
+
+
+class Health(Body):
+    status: str
+    timestamp: datetime
+    environment: str
+
+
+class Status(Body):
+    service: str
+    version: str
+    status: str
+
+
+class Readiness(Body):
+    status: str
+    database: str
+    pending_migrations: list[str]
+
+
+class SystemController(Controller):
+    path = "/"
+    tags = ["system"]
+    opt = PUBLIC
+
+    @get("/health", operation_id="health")
+    async def health(self, settings: NamedDependency[Settings]) -> Health:
+        """Liveness: the process answers (no dependency is checked)."""
+        return Health(status="OK", timestamp=datetime.now(UTC), environment=settings.environment)
+
+    @get("/status", operation_id="status")
+    async def status(self) -> Status:
+        return Status(service=SERVICE, version=service_version(), status="running")
+
+    @get("/ready", operation_id="ready")
+    async def ready(self, db: NamedDependency[Database]) -> Response[Readiness]:
+        """Readiness: the database answers and every migration is applied (else 503)."""
+        try:
+            async with db.pool.connection(timeout=2) as conn:
+                applied = dict(
+                    await (
+                        await conn.execute("select version, checksum from app.schema_migrations")
+                    ).fetchall()
+                )
+        except (psycopg.Error, PoolTimeout):
+            return _readiness("database unreachable", "unreachable", [])
+        pending = [
+            f"{m.version:04d}_{m.name}"
+            for m in migrate.available()
+            if applied.get(m.version) != m.checksum
+        ]
+        if pending:
+            return _readiness("migrations pending", "ok", pending)
+        return Response(
+            Readiness(status="ready", database="ok", pending_migrations=[]),
+            status_code=HTTP_200_OK,
+            media_type=MediaType.JSON,
+        )
+
+
+def _readiness(error: str, database: str, pending: list[str]) -> Response:
+    return Response(
+        {
+            "error": error,
+            "status": "unavailable",
+            "database": database,
+            "pendingMigrations": pending,
+        },
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        media_type=MediaType.JSON,
+    )
