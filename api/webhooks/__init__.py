@@ -1,0 +1,1 @@
+"""Shopify webhooks: the signed receiver, subscription, the event log and live updates."""

@@ -1,0 +1,104 @@
+"""Webhook routes: Shopify's receiver, registration, the event log and the live stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK
+
+from api.auth.guards import member, owner
+from api.auth.principal import Principal
+from api.webhooks.receiver import WebhookReceiver
+from api.webhooks.schemas import Received, Registration, WebhookEventOut
+from api.webhooks.service import WebhookService
+from api.webhooks.stream import EventBroker
+
+AuthedRequest = Request[Principal, object, object]
+EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed"]
+
+
+def receiver_controller(max_body_bytes: int) -> type[Controller]:
+    """The public receiver, with its own body limit (a setting, hence a factory)."""
+
+    class WebhookReceiverController(Controller):
+        path = "/webhook"
+        tags = ["webhooks"]
+        security = []
+
+        @post(
+            "/{tenant_id:str}",
+            status_code=HTTP_200_OK,
+            request_max_body_size=max_body_bytes,
+            operation_id="receiveWebhook",
+        )
+        async def receive(
+            self,
+            tenant_id: str,
+            request: Request,
+            webhook_receiver: NamedDependency[WebhookReceiver],
+        ) -> Received:
+            """Shopify delivers here: HMAC-verified, stored durably, then acknowledged."""
+            body = await request.body()
+            await webhook_receiver.receive(tenant_id, request.headers, body)
+            return Received(received=True)
+
+    return WebhookReceiverController
+
+
+class WebhookController(Controller):
+    path = "/shopify/webhooks"
+    tags = ["webhooks"]
+    opt = {"tenant": "header"}
+    guards = [member]
+
+    @post("/register", guards=[owner], status_code=HTTP_200_OK, operation_id="registerWebhooks")
+    async def register(
+        self, request: AuthedRequest, webhook_service: NamedDependency[WebhookService]
+    ) -> Registration:
+        """Subscribe the store to every handled topic (idempotent); each topic's outcome."""
+        return await webhook_service.register(request.user.user_id, request.user.tenant.tenant_id)
+
+    @get("/events", operation_id="listWebhookEvents")
+    async def events(
+        self,
+        request: AuthedRequest,
+        webhook_service: NamedDependency[WebhookService],
+        status: EventStatus | None = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[WebhookEventOut]:
+        """Received webhooks, newest first: applied, skipped, unhandled or failed (why)."""
+        return await webhook_service.events(
+            request.user.user_id, request.user.tenant.tenant_id, status, limit
+        )
+
+
+class EventStreamController(Controller):
+    path = "/events"
+    tags = ["webhooks"]
+    opt = {"tenant": "header"}
+    guards = [member]
+
+    @get("/stream", operation_id="streamEvents")
+    async def stream(
+        self, request: AuthedRequest, event_broker: NamedDependency[EventBroker]
+    ) -> ServerSentEvent:
+        """Server-Sent Events: `orders`, `customers`, `checkouts`, `products` changes."""
+        messages = event_broker.subscribe(request.user.tenant.tenant_id)
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            yield ServerSentEventMessage(event="ready", data="{}")
+            async for message in messages:
+                if message is None:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                else:
+                    yield ServerSentEventMessage(
+                        event=message["resource"], data=json.dumps(message)
+                    )
+
+        return ServerSentEvent(events())

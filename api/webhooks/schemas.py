@@ -1,0 +1,35 @@
+"""Webhook bodies: the receiver's answer, registration results and the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from api.schemas import Response
+
+
+class Received(Response):
+    received: bool
+
+
+class Subscription(Response):
+    topic: str
+    address: str
+    status: Literal["created", "exists", "failed"]
+    reason: str | None = None
+
+
+class Registration(Response):
+    message: str
+    webhooks: list[Subscription]
+
+
+class WebhookEventOut(Response):
+    id: int
+    webhook_id: str
+    topic: str
+    status: str
+    received_at: datetime
+    applied_at: datetime | None
+    attempts: int
+    error: str | None

@@ -1,0 +1,47 @@
+"""The webhook worker: applies stored webhooks in the background, like the sync worker.
+
+An asyncio task in the API process. Every WEBHOOK_APPLY_INTERVAL_SECONDS it runs
+`python -m api.webhooks.job` in a child process, which applies every tenant's pending
+events (`ingestion.webhooks.apply_pending`), rebuilds the marts of the tenants that
+changed and erases tenants whose scheduled deletion is due. A child keeps dlt's and
+dbt's memory and signal handling out of the web server; one child at a time. Dagster
+will call the same functions from a sensor instead (docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+from core.settings import Settings
+
+log = logging.getLogger("api.webhooks")
+
+
+class WebhookWorker:
+    def __init__(self, settings: Settings) -> None:
+        self.interval = settings.webhook_apply_interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="webhook-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.webhooks.job")
+            try:
+                code = await process.wait()
+            except asyncio.CancelledError:
+                process.terminate()
+                raise
+            if code != 0:
+                log.warning("webhook job exited with %s", code)

@@ -1,0 +1,351 @@
+"""Apply stored webhooks to the tenant's raw tables, through the sync's own dlt resources.
+
+`apply_pending(tenant_id)` is the one entry point (the API's webhook worker calls it now,
+a Dagster sensor later). Under the tenant's sync lock it takes a micro-batch of stored
+events (`app.webhook_events`, oldest first) and:
+
+- loads create/update payloads with `shopify_source` itself (same resource names, keys,
+  column hints, nesting and merge disposition as a sync), with an explicit range
+  incremental so the sync's `updated_at` cursor is neither read nor moved;
+- drops stale versions first: within the batch only the newest `updated_at` of a record
+  survives, and a record whose raw row is newer, or which was deleted, is not touched;
+- flags deletes with `_xeno_deleted_at` (staging excludes such rows) and gives the row a
+  new `_dlt_load_id`, so the incremental marts pick the change up;
+- hands privacy and lifecycle topics to `ingestion.webhook_privacy`;
+- marks every event applied / skipped / unhandled, or failed with the error (retried
+  later with backoff), and announces changes with NOTIFY for the API's live stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import psycopg
+from psycopg import sql
+
+from core import tenants
+from core.db import resolve_database_url
+from core.settings import Settings, get_settings
+from ingestion import webhook_privacy as privacy
+from ingestion.pipeline import LOADER_FILE_FORMAT, tenant_pipeline
+from ingestion.source import CURSOR, ENDPOINTS, shopify_source
+from ingestion.sync import LOCK_NAMESPACE
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "xeno_events"
+BATCH_SIZE = 5_000
+DELETED_COLUMN = "_xeno_deleted_at"
+# webhook topic prefix -> the sync's resource (and raw table) it updates
+RESOURCES = {
+    "orders": "orders",
+    "customers": "customers",
+    "products": "products",
+    "checkouts": "abandoned_checkouts",
+}
+UPSERT_ACTIONS = frozenset({"create", "update", "updated", "cancelled"})
+# topics that are understood but have no raw table (carts are not an Admin list resource)
+STORED_ONLY = frozenset({"carts/create", "carts/update"})
+_PATHS = {endpoint.resource: endpoint.path for endpoint in ENDPOINTS}
+# a range incremental (both ends set) filters nothing here and keeps no state
+_ALL_TIME = dlt.sources.incremental(
+    CURSOR,
+    initial_value=datetime(1970, 1, 1, tzinfo=UTC),
+    end_value=datetime(9999, 1, 1, tzinfo=UTC),
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    received_at: datetime
+    triggered_at: str | None = None  # X-Shopify-Triggered-At: orders equal `updated_at`s
+
+    @property
+    def resource(self) -> str | None:
+        return RESOURCES.get(self.topic.partition("/")[0])
+
+    @property
+    def action(self) -> str:
+        return self.topic.partition("/")[2]
+
+
+@dataclass
+class AppliedBatch:
+    """What one `apply_pending` call did (counts of events by outcome)."""
+
+    tenant_id: uuid.UUID
+    busy: bool = False
+    applied: int = 0
+    skipped: int = 0
+    unhandled: int = 0
+    failed: int = 0
+    load_id: str | None = None
+    changed: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return self.applied + self.skipped + self.unhandled + self.failed
+
+
+@dataclass
+class _Plan:
+    """One batch sorted by what to do with each event."""
+
+    upserts: dict[str, dict[int, Event]] = field(default_factory=dict)
+    deletes: dict[str, dict[int, Event]] = field(default_factory=dict)
+    special: list[Event] = field(default_factory=list)
+    outcome: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+
+    def mark(self, event: Event, status: str, reason: str | None = None) -> None:
+        self.outcome[event.id] = (status, reason)
+
+
+class PayloadClient:
+    """Stands in for `ShopifyClient` so `shopify_source` pages through webhook payloads."""
+
+    def __init__(self, pages: Mapping[str, list[dict[str, Any]]]) -> None:
+        self.pages = {_PATHS[resource]: records for resource, records in pages.items()}
+
+    def paginate(self, path: str, **_: Any) -> Iterator[list[dict[str, Any]]]:
+        if self.pages.get(path):
+            yield [dict(record) for record in self.pages[path]]
+
+
+def _updated_at(event: Event) -> datetime:
+    return datetime.fromisoformat(str(event.payload[CURSOR]))
+
+
+def _version(event: Event) -> tuple[datetime, datetime, int]:
+    """Newest first by `updated_at`; Shopify's timestamps have whole seconds, so two
+    changes in one second are ordered by when Shopify triggered them, then by arrival."""
+    updated = _updated_at(event)
+    try:  # headers are not covered by the HMAC: a bad one only loses the tie-break
+        triggered = datetime.fromisoformat(event.triggered_at or "")
+    except ValueError:
+        triggered = updated
+    return updated, triggered, event.id
+
+
+def plan_batch(events: list[Event]) -> _Plan:
+    """Classify a batch; of several versions of one record only the newest stays."""
+    plan = _Plan()
+    for event in events:
+        record_id = event.payload.get("id")
+        if event.resource is not None and event.action == "delete" and record_id is not None:
+            plan.deletes.setdefault(event.resource, {})[int(record_id)] = event
+        elif event.resource is not None and event.action in UPSERT_ACTIONS:
+            if record_id is None or not event.payload.get(CURSOR):
+                plan.mark(event, "skipped", "payload has no id or updated_at")
+                continue
+            versions = plan.upserts.setdefault(event.resource, {})
+            current = versions.get(int(record_id))
+            if current is None or _version(event) > _version(current):
+                if current is not None:
+                    plan.mark(current, "skipped", "superseded in the same batch")
+                versions[int(record_id)] = event
+            else:
+                plan.mark(event, "skipped", "superseded in the same batch")
+        elif event.topic in STORED_ONLY:
+            plan.mark(event, "skipped", "no raw table for this topic; kept in webhook_events")
+        elif event.topic in privacy.TOPICS:
+            plan.special.append(event)
+        else:
+            plan.mark(event, "unhandled", f"topic {event.topic} is not handled")
+    return plan
+
+
+def _raw_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        (schema, table),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _deleted_ids(conn: psycopg.Connection, tenant_id: uuid.UUID, resource: str) -> set[int]:
+    """Records whose delete webhook was applied earlier: an old update must not revive them."""
+    prefix = next(topic for topic, res in RESOURCES.items() if res == resource)
+    rows = conn.execute(
+        "select (payload->>'id')::bigint from app.webhook_events "
+        "where tenant_id = %s and topic = %s and status = 'applied'",
+        (tenant_id, f"{prefix}/delete"),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: _Plan) -> None:
+    """Keep only upserts newer than (or as new as) the raw row, and never deleted ones."""
+    for resource, versions in plan.upserts.items():
+        gone = set(plan.deletes.get(resource, {})) | _deleted_ids(conn, tenant.id, resource)
+        columns = _raw_columns(conn, tenant.raw_schema, resource)
+        current: dict[int, datetime] = {}
+        if {"id", CURSOR} <= columns:
+            deleted = sql.SQL(DELETED_COLUMN if DELETED_COLUMN in columns else "null")
+            query = sql.SQL(
+                "select id, updated_at, {} is not null from {}.{} where id = any(%s)"
+            ).format(deleted, sql.Identifier(tenant.raw_schema), sql.Identifier(resource))
+            for record_id, updated, is_deleted in conn.execute(query, (list(versions),)):
+                current[record_id] = updated
+                if is_deleted:
+                    gone.add(record_id)
+        for record_id, event in list(versions.items()):
+            if record_id in gone:
+                plan.mark(event, "skipped", "the record was deleted")
+            elif record_id in current and current[record_id] > _updated_at(event):
+                plan.mark(event, "skipped", "stale: a newer version is already loaded")
+            else:
+                continue
+            del versions[record_id]
+
+
+def load_upserts(tenant: tenants.Tenant, plan: _Plan, settings: Settings) -> str | None:
+    """One dlt run of the tenant's pipeline with the batch's payloads; its load id."""
+    pages = {res: [e.payload for e in v.values()] for res, v in plan.upserts.items() if v}
+    if not pages:
+        return None
+    source = shopify_source(PayloadClient(pages), lookback_seconds=0).with_resources(*pages)
+    for resource in pages:
+        source.resources[resource].apply_hints(incremental=_ALL_TIME)
+    info = tenant_pipeline(tenant, settings).run(source, loader_file_format=LOADER_FILE_FORMAT)
+    return info.loads_ids[-1] if info.loads_ids else None
+
+
+def flag_deletes(
+    conn: psycopg.Connection, tenant: tenants.Tenant, plan: _Plan, load_id: str
+) -> None:
+    """Set `_xeno_deleted_at` on deleted records (a delete that arrives before its record
+    is recorded all the same: the later create is dropped as deleted)."""
+    for resource, events in plan.deletes.items():
+        if not events:
+            continue
+        table = sql.Identifier(tenant.raw_schema, resource)
+        if "id" in _raw_columns(conn, tenant.raw_schema, resource):
+            conn.execute(
+                sql.SQL("alter table {} add column if not exists {} timestamptz").format(
+                    table, sql.Identifier(DELETED_COLUMN)
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "update {} set {col} = coalesce({col}, now()), _dlt_load_id = %s "
+                    "where id = any(%s)"
+                ).format(table, col=sql.Identifier(DELETED_COLUMN)),
+                (load_id, list(events)),
+            )
+
+
+def _claim(conn: psycopg.Connection, tenant_id: uuid.UUID, limit: int) -> list[Event]:
+    rows = conn.execute(
+        "select id, topic, payload, received_at, headers->>'x-shopify-triggered-at' "
+        "from app.webhook_events "
+        "where tenant_id = %s and status in ('pending', 'failed') and next_attempt_at <= now() "
+        "order by id limit %s",
+        (tenant_id, limit),
+    ).fetchall()
+    return [Event(*row) for row in rows]
+
+
+def _record(conn: psycopg.Connection, outcome: Mapping[int, tuple[str, str | None]]) -> None:
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for event_id, result in outcome.items():
+        groups.setdefault(result, []).append(event_id)
+    for (status, reason), ids in groups.items():
+        if status == "failed":
+            conn.execute(
+                "update app.webhook_events set status = 'failed', error = %s, "
+                "attempts = attempts + 1, next_attempt_at = now() + "
+                "make_interval(secs => least(3600, 30 * power(2, attempts))) where id = any(%s)",
+                (reason, ids),
+            )
+        else:
+            conn.execute(
+                "update app.webhook_events set status = %s, error = %s, "
+                "attempts = attempts + 1, applied_at = now() where id = any(%s)",
+                (status, reason, ids),
+            )
+
+
+def _notify(conn: psycopg.Connection, tenant_id: uuid.UUID, batch: AppliedBatch) -> None:
+    """One NOTIFY per changed resource; the API fans it out to the tenant's streams."""
+    for resource, ids in batch.changed.items():
+        message = {
+            "tenant": str(tenant_id),
+            "resource": "checkouts" if resource == "abandoned_checkouts" else resource,
+            "count": len(ids),
+            "ids": ids[:100],  # NOTIFY payloads are limited to 8000 bytes
+        }
+        conn.execute("select pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps(message)))
+
+
+def _apply(
+    conn: psycopg.Connection, tenant: tenants.Tenant, events: list[Event], settings: Settings
+) -> AppliedBatch:
+    batch = AppliedBatch(tenant.id)
+    plan = plan_batch(events)
+    drop_stale(conn, tenant, plan)
+    try:
+        batch.load_id = load_upserts(tenant, plan, settings)
+        if any(plan.deletes.values()):
+            batch.load_id = batch.load_id or privacy.new_load_id()
+            flag_deletes(conn, tenant, plan, batch.load_id)
+    except Exception as exc:
+        log.exception("webhook batch of tenant %s failed", tenant.id)
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        for versions in (*plan.upserts.values(), *plan.deletes.values()):
+            for event in versions.values():
+                plan.mark(event, "failed", reason)
+    else:
+        for kind in (plan.upserts, plan.deletes):
+            for resource, versions in kind.items():
+                for record_id, event in versions.items():
+                    plan.mark(event, "applied")
+                    batch.changed.setdefault(resource, []).append(record_id)
+    for event in plan.special:
+        plan.mark(event, *privacy.handle(conn, tenant, event.topic, event.payload, settings))
+    _record(conn, plan.outcome)
+    for status, _ in plan.outcome.values():
+        setattr(batch, status, getattr(batch, status) + 1)
+    _notify(conn, tenant.id, batch)
+    return batch
+
+
+def apply_pending(
+    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+) -> AppliedBatch:
+    """Apply up to `limit` stored events of one tenant; `busy` if a sync holds its lock."""
+    settings = settings or get_settings()
+    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+        key = (LOCK_NAMESPACE, str(tenant_id))
+        locked = conn.execute("select pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
+        if not (locked and locked[0]):
+            return AppliedBatch(tenant_id, busy=True)
+        try:
+            tenant = tenants.get(conn, tenant_id)
+            events = _claim(conn, tenant_id, limit)
+            if not events:
+                return AppliedBatch(tenant_id)
+            return _apply(conn, tenant, events, settings)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s, hashtext(%s))", key)
+
+
+def tenants_with_pending(settings: Settings | None = None) -> list[uuid.UUID]:
+    """Tenants with events due (for a worker or a Dagster sensor)."""
+    settings = settings or get_settings()
+    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+        rows = conn.execute(
+            "select distinct tenant_id from app.webhook_events "
+            "where status in ('pending', 'failed') and next_attempt_at <= now()"
+        ).fetchall()
+    return [row[0] for row in rows]
