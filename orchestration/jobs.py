@@ -1,0 +1,75 @@
+"""The one job (sync + transform of one tenant) and the run requests that start it.
+
+Every run carries its reason in tags, which the assets read: `xeno/trigger` (the
+`app.sync_runs.trigger` to record), `xeno/sync_id` (the queued API request this run
+executes) and `xeno/full_refresh`. Runs started by hand in the UI carry none of them and
+are recorded as trigger `cli` (an operator's command).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dagster import (
+    AssetSelection,
+    Backoff,
+    Jitter,
+    RetryPolicy,
+    RunRequest,
+    define_asset_job,
+    in_process_executor,
+)
+
+from orchestration.partitions import TENANTS
+
+TRIGGER_TAG = "xeno/trigger"
+SYNC_ID_TAG = "xeno/sync_id"
+FULL_REFRESH_TAG = "xeno/full_refresh"
+
+# Transient failures (the store or warehouse briefly away, another sync of the tenant
+# still holding its lock) heal by waiting: 30 s, 60 s, 120 s, jittered.
+RETRY_POLICY = RetryPolicy(
+    max_retries=3, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+TENANT_SYNC_JOB = define_asset_job(
+    "tenant_sync",
+    selection=AssetSelection.all(),
+    partitions_def=TENANTS,
+    # Both steps in the run's own process: a step subprocess would import dlt, dbt and the
+    # definitions again (seconds per tenant) for no isolation the run process lacks.
+    executor_def=in_process_executor,
+    op_retry_policy=RETRY_POLICY,
+    description="Sync one tenant's store into its raw schema, then build its mart slice.",
+)
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """Why a run syncs its tenant, as carried in the run's tags."""
+
+    trigger: str = "cli"
+    sync_id: str | None = None
+    full_refresh: bool = False
+
+    @classmethod
+    def from_tags(cls, tags: Mapping[str, str]) -> SyncRequest:
+        return cls(
+            trigger=tags.get(TRIGGER_TAG, "cli"),
+            sync_id=tags.get(SYNC_ID_TAG),
+            full_refresh=tags.get(FULL_REFRESH_TAG) == "true",
+        )
+
+    def tags(self) -> dict[str, str]:
+        tags = {TRIGGER_TAG: self.trigger, FULL_REFRESH_TAG: str(self.full_refresh).lower()}
+        if self.sync_id is not None:
+            tags[SYNC_ID_TAG] = self.sync_id
+        return tags
+
+
+def sync_run_request(tenant: str, request: SyncRequest, *, run_key: str) -> RunRequest:
+    """A run of TENANT_SYNC_JOB for one tenant partition."""
+    return RunRequest(
+        run_key=run_key, partition_key=tenant, job_name=TENANT_SYNC_JOB.name, tags=request.tags()
+    )

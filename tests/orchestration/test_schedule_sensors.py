@@ -1,0 +1,111 @@
+"""The schedule and the sensors, evaluated with Dagster's context builders against a real
+instance: exactly the expected run requests and partition changes, then nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+    SensorResult,
+    build_schedule_context,
+    build_sensor_context,
+)
+
+from ingestion import runs
+from orchestration.definitions import defs
+from orchestration.jobs import FULL_REFRESH_TAG, SYNC_ID_TAG, TRIGGER_TAG
+from orchestration.partitions import TENANTS
+from orchestration.sensors import api_sync_requests, tenant_partitions
+from tests.orchestration.conftest import add_partition
+
+REPOSITORY = defs.get_repository_def()
+
+
+@pytest.fixture
+def tenant_ids(make_tenant) -> list[str]:
+    return [str(make_tenant(orders=0)["tenant"].id) for _ in range(2)]
+
+
+def registry(database_url: str) -> set[str]:
+    with psycopg.connect(database_url) as conn:
+        return {str(t) for (t,) in conn.execute("select id from app.tenants").fetchall()}
+
+
+def evaluate(sensor, instance, cursor):
+    context = build_sensor_context(instance=instance, cursor=cursor, repository_def=REPOSITORY)
+    result = sensor(context)
+    # The daemon stores a SensorResult's cursor; a skipped tick sets it on the context.
+    return result, result.cursor if isinstance(result, SensorResult) else context.cursor
+
+
+def test_schedule_requests_one_run_per_tenant(instance, tenant_ids):
+    for key in tenant_ids:
+        add_partition(instance, key)
+    tick = datetime(2026, 1, 2, 2, 0, tzinfo=UTC)
+    context = build_schedule_context(
+        instance=instance, scheduled_execution_time=tick, repository_def=REPOSITORY
+    )
+    schedule = REPOSITORY.get_schedule_def("daily_sync")
+    requests = list(schedule.evaluate_tick(context).run_requests)
+    assert sorted(r.partition_key for r in requests) == sorted(tenant_ids)
+    assert all(r.tags[TRIGGER_TAG] == "schedule" for r in requests)
+    assert len({r.run_key for r in requests}) == len(tenant_ids)
+
+
+def test_tenant_sensor_adds_backfills_and_removes(instance, make_tenant, database_url, conn):
+    first, cursor = evaluate(tenant_partitions, instance, None)
+    assert isinstance(first, SensorResult)
+    everyone = registry(database_url)
+    (added,) = first.dynamic_partitions_requests
+    assert isinstance(added, AddDynamicPartitionsRequest)
+    assert set(added.partition_keys) == everyone
+    assert {r.partition_key for r in first.run_requests} == everyone
+    assert {r.tags[TRIGGER_TAG] for r in first.run_requests} == {"sensor"}
+    instance.add_dynamic_partitions(TENANTS.name, list(added.partition_keys))
+
+    again, cursor = evaluate(tenant_partitions, instance, cursor)
+    assert not isinstance(again, SensorResult)  # a SkipReason: nothing new
+
+    new = str(make_tenant(orders=0)["tenant"].id)
+    third, cursor = evaluate(tenant_partitions, instance, cursor)
+    assert [r.partition_keys for r in third.dynamic_partitions_requests] == [[new]]
+    assert [(r.partition_key, r.run_key) for r in third.run_requests] == [(new, f"backfill:{new}")]
+
+    conn.execute("delete from app.tenants where id = %s", (new,))
+    fourth, cursor = evaluate(tenant_partitions, instance, cursor)
+    (removed,) = fourth.dynamic_partitions_requests
+    assert isinstance(removed, DeleteDynamicPartitionsRequest)
+    assert list(removed.partition_keys) == [new] and not fourth.run_requests
+
+    assert not isinstance(evaluate(tenant_partitions, instance, cursor)[0], SensorResult)
+
+
+def test_first_evaluation_takes_existing_partitions_as_known(instance, database_url):
+    instance.add_dynamic_partitions(TENANTS.name, sorted(registry(database_url)))
+    result, _ = evaluate(tenant_partitions, instance, None)
+    assert not isinstance(result, SensorResult)
+
+
+def test_api_sync_request_becomes_one_run(instance, tenant_ids, conn):
+    waiting, ready = tenant_ids
+    add_partition(instance, ready)
+    queued = runs.queue(conn, ready, trigger="api", full_refresh=True)
+    runs.queue(conn, waiting, trigger="api")  # not a partition yet: waits for it
+
+    result, cursor = evaluate(api_sync_requests, instance, None)
+    (request,) = result.run_requests
+    assert request.run_key == str(queued.id) and request.partition_key == ready
+    assert request.tags[SYNC_ID_TAG] == str(queued.id)
+    assert request.tags[TRIGGER_TAG] == "api" and request.tags[FULL_REFRESH_TAG] == "true"
+
+    again, cursor = evaluate(api_sync_requests, instance, cursor)
+    assert not isinstance(again, SensorResult)
+
+    add_partition(instance, waiting)
+    later, cursor = evaluate(api_sync_requests, instance, cursor)
+    assert [r.partition_key for r in later.run_requests] == [waiting]
+    assert not isinstance(evaluate(api_sync_requests, instance, cursor)[0], SensorResult)
