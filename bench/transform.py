@@ -58,13 +58,14 @@ create table {raw}.orders__refunds__transactions (id bigint, order_id bigint, ki
     status varchar, amount varchar, created_at timestamptz, _dlt_root_id varchar not null,
     _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
     _dlt_id varchar not null unique);
-create table {raw}.abandoned_checkouts (id bigint, token varchar, email varchar, created_at timestamptz,
-    updated_at timestamptz, completed_at timestamptz, currency varchar, total_price varchar,
+create table {raw}.abandoned_checkouts (id bigint, token varchar, email varchar,
+    created_at timestamptz, updated_at timestamptz, completed_at timestamptz, currency varchar,
+    total_price varchar,
     subtotal_price varchar, customer__id bigint, customer__email varchar,
     customer__first_name varchar, customer__last_name varchar, _dlt_load_id varchar not null,
     _dlt_id varchar not null unique);
-create table {raw}.abandoned_checkouts__line_items (product_id bigint, variant_id bigint, title varchar,
-    price varchar, quantity bigint, _dlt_root_id varchar not null,
+create table {raw}.abandoned_checkouts__line_items (product_id bigint, variant_id bigint,
+    title varchar, price varchar, quantity bigint, _dlt_root_id varchar not null,
     _dlt_parent_id varchar not null, _dlt_list_idx bigint not null,
     _dlt_id varchar not null unique);
 """

@@ -100,12 +100,8 @@ def summary(run: SyncRun) -> str:
 @click.option("--full-refresh", is_flag=True, help="Drop the raw schema and load everything.")
 def sync(tenant_id: uuid.UUID, full_refresh: bool) -> None:
     """Load one tenant's store into its raw schema (incremental unless --full-refresh)."""
-    import dlt
-
     from ingestion.sync import SyncError, run_sync
 
-    # Shopify leaves many fields always null; dlt warns about each such column.
-    dlt.config["runtime.log_level"] = "ERROR"
     printer = ProgressPrinter(sys.stderr)
     try:
         run = run_sync(tenant_id, full_refresh=full_refresh, trigger="cli", progress=printer)

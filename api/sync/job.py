@@ -16,6 +16,7 @@ import uuid
 from core import db, tenants
 from core.settings import get_settings
 from dbt_project.runner import build_tenant
+from ingestion import runs
 from ingestion.runs import RunConflict
 from ingestion.sync import SyncBusy, SyncFailed, run_sync
 
@@ -24,7 +25,7 @@ log = logging.getLogger("api.sync.job")
 
 def run(tenant_id: uuid.UUID, run_id: uuid.UUID | None, full_refresh: bool) -> int:
     try:
-        run_sync(tenant_id, full_refresh=full_refresh, trigger="api", run_id=run_id)
+        loaded = run_sync(tenant_id, full_refresh=full_refresh, trigger="api", run_id=run_id)
     except (SyncBusy, RunConflict) as exc:
         log.info("sync skipped: %s", exc)
         return 2
@@ -35,7 +36,10 @@ def run(tenant_id: uuid.UUID, run_id: uuid.UUID | None, full_refresh: bool) -> i
         tenant = tenants.get(conn, tenant_id)
     result = build_tenant(tenant.id, tenant.raw_schema, full_refresh=full_refresh)
     if not result.success:
-        log.error("transform failed: %s", "; ".join(result.failures))
+        error = "transform failed: " + "; ".join(result.failures)
+        log.error(error)
+        with db.transaction() as conn:  # the retailer sees why the dashboard did not move
+            runs.finish(conn, loaded.id, rows=loaded.rows_loaded, error=error)
         return 1
     return 0
 

@@ -8,7 +8,9 @@ from typing import Literal
 
 from api.schemas import Request, Response
 
-Status = Literal["queued", "running", "succeeded", "failed"]
+# `transforming`: the load succeeded and the tenant's marts are being rebuilt from it; a
+# sync is `succeeded` once the dashboard shows its data.
+Status = Literal["queued", "running", "transforming", "succeeded", "failed"]
 
 
 class SyncRequest(Request):
@@ -33,3 +35,4 @@ class SyncRunOut(Response):
     finished_at: datetime | None
     rows_loaded: dict[str, int]
     error: str | None
+    marts_built_at: datetime | None

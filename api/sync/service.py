@@ -17,9 +17,14 @@ from psycopg.rows import class_row
 from api.db import Database
 from api.sync.schemas import SyncAccepted, SyncRunOut
 
-_RUN_COLUMNS = (
-    "id as sync_id, status, trigger, full_refresh, requested_at, started_at, finished_at, "
-    "rows_loaded, error"
+# A loaded run stays `transforming` until a dbt build of its tenant ends after the load
+# (every build records itself in app.mart_builds, whoever ran it: worker, Dagster, CLI).
+_RUNS = (
+    "select r.id as sync_id, case when r.status = 'succeeded' and "
+    "(b.built_at is null or b.built_at < r.finished_at) then 'transforming' "
+    "else r.status end as status, r.trigger, r.full_refresh, r.requested_at, r.started_at, "
+    "r.finished_at, r.rows_loaded, r.error, b.built_at as marts_built_at "
+    "from app.sync_runs r left join app.mart_builds b on b.tenant_id = r.tenant_id "
 )
 
 
@@ -60,7 +65,7 @@ class SyncService:
         async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
             cur = conn.cursor(row_factory=class_row(SyncRunOut))
             await cur.execute(
-                f"select {_RUN_COLUMNS} from app.sync_runs where id = %s and tenant_id = %s",
+                _RUNS + "where r.id = %s and r.tenant_id = %s",
                 (sync_id, tenant_id),
             )
             run = await cur.fetchone()
@@ -74,8 +79,7 @@ class SyncService:
         async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
             cur = conn.cursor(row_factory=class_row(SyncRunOut))
             await cur.execute(
-                f"select {_RUN_COLUMNS} from app.sync_runs where tenant_id = %s "
-                "order by requested_at desc, id limit %s",
+                _RUNS + "where r.tenant_id = %s order by r.requested_at desc, r.id limit %s",
                 (tenant_id, limit),
             )
             return await cur.fetchall()

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
-from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue, Output
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, MetadataValue, Output
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -21,7 +21,7 @@ from psycopg import sql
 
 from dbt_project import runner
 from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.jobs import SyncRequest
+from orchestration.jobs import WEBHOOKS_KEY, SyncRequest
 from orchestration.partitions import TENANTS, tenant_id
 from orchestration.resources import DBT_PROJECT, Warehouse, ensure_manifest
 
@@ -30,8 +30,20 @@ class MartsTranslator(DagsterDbtTranslator):
     """dbt sources onto the dlt assets; models grouped by layer (staging, ..., marts).
 
     A raw table `orders__line_items` is a nested table of the dlt resource `orders`, so
-    each source table maps to the asset of its root resource: `shopify/orders`.
+    each source table maps to the asset of its root resource: `shopify/orders`. Models
+    reading raw tables also depend on `shopify/webhooks`, which writes into them.
     """
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        reads_raw = any(
+            upstream.startswith("source.") for upstream in _upstream(manifest, unique_id)
+        )
+        if unique_id.startswith("model.") and reads_raw:
+            return spec.merge_attributes(deps=[WEBHOOKS_KEY])
+        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -42,6 +54,11 @@ class MartsTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else None
+
+
+def _upstream(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
+    node = manifest.get("nodes", {}).get(unique_id, {})
+    return list(node.get("depends_on", {}).get("nodes", []))
 
 
 TRANSLATOR = MartsTranslator(
@@ -106,3 +123,4 @@ def marts(
         # Failed models and tests are on the events above (checks fail); they fail the same
         # way on every retry: no retries.
         raise Failure(f"dbt build of tenant {tenant.id} failed", allow_retries=False)
+    runner.record_build(url, tenant.id)  # the API's sync status and dashboard cache follow
