@@ -15,7 +15,7 @@ from importlib.metadata import EntryPoint, entry_points
 import click
 import psycopg
 
-from core import crypto, db, migrate, tenants
+from core import crypto, db, demo, migrate, tenants
 from core.settings import SettingsError, get_settings
 
 
@@ -52,6 +52,7 @@ class XenoGroup(LazyGroup):
             db.DatabaseUnavailable,
             migrate.MigrationError,
             tenants.TenantError,
+            demo.DemoError,
             tenants.TenantNotFound,
             crypto.DecryptionError,
         ) as exc:
@@ -68,6 +69,8 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else get_settings().log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # A line per HTTP request (simulator deliveries, demo polling) drowns the real output.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @cli.group("db")

@@ -12,29 +12,32 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from pathlib import Path
 
 import click
 
 from core import db, migrate
+from core import demo as demo_setup
 from core.settings import get_settings
 
 DEMO_SIMULATOR_PORT = 8787
+SIMULATOR_URL = f"http://127.0.0.1:{DEMO_SIMULATOR_PORT}"
+API_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
 class Component:
     name: str
-    command: str  # the `xeno.commands` entry point that must exist
     argv: tuple[str, ...]
     url: str
+    log: str  # file name under DATA_DIR/logs
     demo_only: bool = False
+    env: tuple[tuple[str, str], ...] = ()
 
 
 COMPONENTS = (
     Component(
         "Shopify simulator",
-        "simulator",
         (
             "simulator",
             "serve",
@@ -43,17 +46,20 @@ COMPONENTS = (
             "--shops",
             "3",
             "--orders",
-            "2000",
+            "3000,1200,400",
+            "--live",
+            "5",
         ),
-        f"http://127.0.0.1:{DEMO_SIMULATOR_PORT}/_sim/shops",
+        f"{SIMULATOR_URL}/_sim/shops",
+        "simulator.log",
         demo_only=True,
     ),
-    Component("API", "api", ("api",), "http://127.0.0.1:8000/schema"),
+    # Dagster runs requested syncs here (its sensor), so the API's own worker stays off.
+    Component(
+        "API docs", ("api",), f"{API_URL}/schema", "api.log", env=(("API_SYNC_WORKER", "false"),)
+    ),
+    Component("Dagster UI", ("dagster", "dev"), "http://127.0.0.1:3000", "dagster.log"),
 )
-
-
-def _built(command: str) -> bool:
-    return any(ep.name == command for ep in entry_points(group="xeno.commands"))
 
 
 def run(*, demo: bool) -> None:
@@ -62,41 +68,58 @@ def run(*, demo: bool) -> None:
     applied = migrate.upgrade(url)
     click.echo(f"database ready ({len(applied)} migration(s) applied)")
     env = {**os.environ, "DATABASE_URL": url}
-    children: list[tuple[Component, subprocess.Popen[bytes]]] = []
-    for component in COMPONENTS:
-        if component.demo_only and not demo:
-            continue
-        if not _built(component.command):
-            click.echo(f"{component.name}: not built yet, skipped")
-            continue
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
-            [sys.executable, "-m", "core.cli", *component.argv], env=env
-        )
-        children.append((component, proc))
-        click.echo(f"{component.name}: {component.url}")
-    if not children:
-        click.echo("nothing to run yet: the database is ready")
-        return
-    click.echo("running; press Ctrl-C to stop")
-    _supervise(children)
-
-
-def _supervise(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
-    failed: Component | None = None
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    click.echo(f"component logs: {logs}/")
+    children = [
+        (component, _start(component, env, logs / component.log))
+        for component in COMPONENTS
+        if demo or not component.demo_only
+    ]
     try:
-        while failed is None:
-            time.sleep(0.5)
-            failed = next((c for c, p in children if p.poll() is not None), None)
+        if demo:
+            click.echo("setting up the demo through the API (first sync and build) ...")
+            ready = demo_setup.set_up(API_URL, SIMULATOR_URL, click.echo)
+        for component, _ in children:
+            click.echo(f"{component.name}: {component.url}")
+        if demo:
+            click.echo(demo_setup.instructions(ready))
+        click.echo("running; press Ctrl-C to stop")
+        _watch(children)
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
-        for _, proc in children:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for _, proc in children:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    if failed is not None:
-        raise click.ClickException(f"{failed.name} exited unexpectedly; everything stopped")
+        _stop(children)
+
+
+def _start(component: Component, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a component with its output in its own log file, so this terminal stays readable."""
+    with log.open("ab") as sink:  # the child keeps its own descriptor
+        return subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
+            [sys.executable, "-m", "core.cli", *component.argv],
+            env={**env, **dict(component.env)},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _watch(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
+    """Return never; raise if any child exits (the others are then stopped)."""
+    while True:
+        time.sleep(0.5)
+        for component, proc in children:
+            if proc.poll() is not None:
+                raise click.ClickException(
+                    f"{component.name} exited unexpectedly (see its log); everything stopped"
+                )
+
+
+def _stop(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
+    for _, proc in children:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for _, proc in children:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
