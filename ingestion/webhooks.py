@@ -1,8 +1,9 @@
 """Apply stored webhooks to the tenant's raw tables, through the sync's own dlt resources.
 
-`apply_pending(tenant_id)` is the one entry point (the API's webhook worker calls it now,
-a Dagster sensor later). Under the tenant's sync lock it takes a micro-batch of stored
-events (`app.webhook_events`, oldest first) and:
+`apply_all_pending(tenant_id)` is the entry point of both callers (the API's webhook
+worker and Dagster's `pending_webhooks` sensor job): it repeats `apply_pending`, which,
+under the tenant's sync lock, takes a micro-batch of stored events
+(`app.webhook_events`, oldest first) and:
 
 - loads create/update payloads with `shopify_source` itself (same resource names, keys,
   column hints, nesting and merge disposition as a sync), with an explicit range
@@ -340,12 +341,49 @@ def apply_pending(
             conn.execute("select pg_advisory_unlock(%s, hashtext(%s))", key)
 
 
-def tenants_with_pending(settings: Settings | None = None) -> list[uuid.UUID]:
-    """Tenants with events due (for a worker or a Dagster sensor)."""
+@dataclass(frozen=True)
+class TenantApplied:
+    """What `apply_all_pending` did to one tenant; `changed` = its marts need a rebuild."""
+
+    changed: bool = False
+    ok: bool = True
+    busy: bool = False
+    events: int = 0
+
+
+def apply_all_pending(
+    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+) -> TenantApplied:
+    """Apply every due batch of one tenant; stop at a failed batch or a held lock.
+
+    Batches are capped so a backlog of one tenant commits (and notifies) as it goes.
+    """
+    changed, events = False, 0
+    while True:
+        batch = apply_pending(tenant_id, settings=settings, limit=limit)
+        changed = changed or bool(batch.changed) or batch.applied > 0
+        events += batch.events
+        log.info("webhooks of tenant %s: %s", tenant_id, batch)
+        if batch.busy or batch.failed or batch.events < limit:
+            return TenantApplied(changed, not batch.failed, batch.busy, events)
+
+
+def pending_by_tenant(settings: Settings | None = None) -> dict[uuid.UUID, tuple[int, int]]:
+    """Tenants with events due -> (newest due event id, attempts so far) of those events.
+
+    The pair changes when an event arrives or a failed one comes due again, so a caller
+    can tell new work from work it already started.
+    """
     settings = settings or get_settings()
     with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
         rows = conn.execute(
-            "select distinct tenant_id from app.webhook_events "
-            "where status in ('pending', 'failed') and next_attempt_at <= now()"
+            "select tenant_id, max(id), sum(attempts) from app.webhook_events "
+            "where status in ('pending', 'failed') and next_attempt_at <= now() "
+            "group by tenant_id"
         ).fetchall()
-    return [row[0] for row in rows]
+    return {tenant: (int(newest), int(attempts)) for tenant, newest, attempts in rows}
+
+
+def tenants_with_pending(settings: Settings | None = None) -> list[uuid.UUID]:
+    """Tenants with events due (for a worker or a Dagster sensor)."""
+    return list(pending_by_tenant(settings))

@@ -7,7 +7,8 @@ from dagster import Definitions
 from core.settings import get_settings
 from orchestration.assets.ingestion import shopify_raw
 from orchestration.assets.transforms import marts
-from orchestration.jobs import TENANT_SYNC_JOB
+from orchestration.assets.webhooks import webhooks
+from orchestration.jobs import TENANT_SYNC_JOB, TENANT_WEBHOOKS_JOB
 from orchestration.resources import Warehouse, dbt_resource
 from orchestration.schedules import daily_sync_schedule
 from orchestration.sensors import SENSORS
@@ -15,8 +16,8 @@ from orchestration.sensors import SENSORS
 
 def build_definitions() -> Definitions:
     return Definitions(
-        assets=[shopify_raw, marts],
-        jobs=[TENANT_SYNC_JOB],
+        assets=[shopify_raw, webhooks, marts],
+        jobs=[TENANT_SYNC_JOB, TENANT_WEBHOOKS_JOB],
         schedules=[daily_sync_schedule(get_settings())],
         sensors=list(SENSORS),
         resources={"dbt": dbt_resource(), "warehouse": Warehouse()},

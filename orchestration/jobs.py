@@ -1,4 +1,4 @@
-"""The one job (sync + transform of one tenant) and the run requests that start it.
+"""The jobs (sync + transform of one tenant; its webhooks + transform) and their requests.
 
 Every run carries its reason in tags, which the assets read: `xeno/trigger` (the
 `app.sync_runs.trigger` to record), `xeno/sync_id` (the queued API request this run
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     Backoff,
     Jitter,
@@ -26,6 +27,9 @@ from orchestration.partitions import TENANTS
 TRIGGER_TAG = "xeno/trigger"
 SYNC_ID_TAG = "xeno/sync_id"
 FULL_REFRESH_TAG = "xeno/full_refresh"
+# The asset that applies a tenant's stored webhooks to its raw tables (assets/webhooks.py);
+# the dbt models reading raw tables depend on it, so its job builds them after it.
+WEBHOOKS_KEY = AssetKey(["shopify", "webhooks"])
 
 # Transient failures (the store or warehouse briefly away, another sync of the tenant
 # still holding its lock) heal by waiting: 30 s, 60 s, 120 s, jittered.
@@ -35,13 +39,24 @@ RETRY_POLICY = RetryPolicy(
 
 TENANT_SYNC_JOB = define_asset_job(
     "tenant_sync",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.assets(WEBHOOKS_KEY),
     partitions_def=TENANTS,
     # Both steps in the run's own process: a step subprocess would import dlt, dbt and the
     # definitions again (seconds per tenant) for no isolation the run process lacks.
     executor_def=in_process_executor,
     op_retry_policy=RETRY_POLICY,
     description="Sync one tenant's store into its raw schema, then build its mart slice.",
+)
+
+TENANT_WEBHOOKS_JOB = define_asset_job(
+    "tenant_webhooks",
+    # The webhooks step and the dbt models downstream of it; never the dlt sync.
+    selection=AssetSelection.assets(WEBHOOKS_KEY).downstream(),
+    partitions_def=TENANTS,
+    executor_def=in_process_executor,
+    op_retry_policy=RETRY_POLICY,
+    description="Apply one tenant's pending webhooks to its raw tables, then rebuild its "
+    "mart slice (skipped when nothing changed).",
 )
 
 

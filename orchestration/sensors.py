@@ -1,16 +1,21 @@
-"""Sensors: the tenant registry and the API's sync requests, turned into Dagster work.
+"""Sensors: the tenant registry, the API's sync requests and pending webhooks, turned
+into Dagster work.
 
 Each sensor compares what the database holds now with what its cursor says it already
-handled, so an evaluation with nothing new yields nothing. Both read `app` tables with
+handled, so an evaluation with nothing new yields nothing. All read `app` tables with
 the pipeline's credentials. Add a sensor by writing one function and listing it in
 `SENSORS`.
 """
 
 from __future__ import annotations
 
+import json
+import time
+
 import psycopg
 from dagster import (
     DefaultSensorStatus,
+    RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -19,7 +24,14 @@ from dagster import (
 )
 
 from core.db import resolve_database_url
-from orchestration.jobs import TENANT_SYNC_JOB, SyncRequest, sync_run_request
+from core.settings import Settings, get_settings
+from ingestion.webhooks import pending_by_tenant
+from orchestration.jobs import (
+    TENANT_SYNC_JOB,
+    TENANT_WEBHOOKS_JOB,
+    SyncRequest,
+    sync_run_request,
+)
 from orchestration.partitions import TENANTS
 
 
@@ -104,4 +116,58 @@ def api_sync_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     return SensorResult(run_requests=runs, cursor=cursor)
 
 
-SENSORS: tuple[SensorDefinition, ...] = (tenant_partitions, api_sync_requests)
+# A tenant whose due events are unchanged this long after its run was requested is
+# requested again: that run may have given up on a tenant a long sync kept locked.
+WEBHOOKS_RETRY_AFTER_SECONDS = 15 * 60
+
+
+def pending_webhooks_sensor(settings: Settings) -> SensorDefinition:
+    """Every WEBHOOK_APPLY_INTERVAL_SECONDS (60 when 0, i.e. no API worker)."""
+
+    @sensor(
+        name="pending_webhooks",
+        job=TENANT_WEBHOOKS_JOB,
+        minimum_interval_seconds=settings.webhook_apply_interval_seconds or 60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Applies each tenant's stored webhooks (app.webhook_events) to its raw "
+        "tables, then rebuilds its mart slice: one run per tenant with events due.",
+    )
+    def pending_webhooks(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        """Cursor: per tenant still pending, the due events' (newest id, attempts) last
+        requested and when. New events or a failed batch come due again change them.
+
+        A tenant that is not a partition yet waits for the tenants sensor.
+        """
+        seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+        partitions = set(context.instance.get_dynamic_partitions(TENANTS.name))
+        now = int(time.time())
+        cursor: dict[str, list] = {}
+        runs: list[RunRequest] = []
+        for tenant_uuid, due in pending_by_tenant().items():
+            tenant, state = str(tenant_uuid), f"{due[0]}.{due[1]}"
+            if tenant not in partitions:
+                continue
+            last = seen.get(tenant)
+            if last and last[0] == state and now - last[1] < WEBHOOKS_RETRY_AFTER_SECONDS:
+                cursor[tenant] = last
+                continue
+            cursor[tenant] = [state, now]
+            runs.append(
+                RunRequest(
+                    run_key=f"webhooks:{tenant}:{state}:{now}",
+                    partition_key=tenant,
+                    job_name=TENANT_WEBHOOKS_JOB.name,
+                    tags={"xeno/webhook_events": state},
+                )
+            )
+        if not runs:
+            context.update_cursor(json.dumps(cursor, sort_keys=True))
+            return SkipReason("no new pending webhooks")
+        return SensorResult(run_requests=runs, cursor=json.dumps(cursor, sort_keys=True))
+
+    return pending_webhooks
+
+
+pending_webhooks = pending_webhooks_sensor(get_settings())
+
+SENSORS: tuple[SensorDefinition, ...] = (tenant_partitions, api_sync_requests, pending_webhooks)

@@ -16,29 +16,23 @@ from core import db, tenants
 from core.settings import get_settings
 from dbt_project.runner import build_tenant
 from ingestion.webhook_privacy import purge_due
-from ingestion.webhooks import BATCH_SIZE, apply_pending, tenants_with_pending
+from ingestion.webhooks import apply_all_pending, tenants_with_pending
 
 log = logging.getLogger("api.webhooks.job")
 
 
 def apply_tenant(tenant_id: uuid.UUID) -> bool:
     """Apply every due batch of one tenant, then rebuild its marts if anything changed."""
-    changed = False
-    while True:
-        batch = apply_pending(tenant_id)
-        changed = changed or bool(batch.changed) or batch.applied > 0
-        log.info("webhooks of tenant %s: %s", tenant_id, batch)
-        if batch.busy or batch.failed or batch.events < BATCH_SIZE:
-            break
-    if not changed:
-        return not batch.failed
+    applied = apply_all_pending(tenant_id)
+    if not applied.changed:
+        return applied.ok
     with db.transaction() as conn:
         tenant = tenants.get(conn, tenant_id)
     result = build_tenant(tenant.id, tenant.raw_schema)
     if not result.success:
         log.error("transform failed: %s", "; ".join(result.failures))
         return False
-    return not batch.failed
+    return applied.ok
 
 
 def main(argv: list[str] | None = None) -> int:

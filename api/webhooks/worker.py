@@ -4,8 +4,9 @@ An asyncio task in the API process. Every WEBHOOK_APPLY_INTERVAL_SECONDS it runs
 `python -m api.webhooks.job` in a child process, which applies every tenant's pending
 events (`ingestion.webhooks.apply_pending`), rebuilds the marts of the tenants that
 changed and erases tenants whose scheduled deletion is due. A child keeps dlt's and
-dbt's memory and signal handling out of the web server; one child at a time. Dagster
-will call the same functions from a sensor instead (docs/webhooks.md).
+dbt's memory and signal handling out of the web server; one child at a time. Where
+Dagster runs, its `pending_webhooks` sensor applies the same way (`apply_all_pending`);
+both may run, since a tenant's batches are applied under its sync lock (docs/webhooks.md).
 """
 
 from __future__ import annotations

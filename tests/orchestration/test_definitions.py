@@ -9,7 +9,7 @@ from orchestration.assets.ingestion import shopify_raw
 from orchestration.assets.transforms import marts
 from orchestration.definitions import defs
 from orchestration.instance import instance_config
-from orchestration.jobs import TENANT_SYNC_JOB
+from orchestration.jobs import TENANT_SYNC_JOB, TENANT_WEBHOOKS_JOB
 from orchestration.partitions import TENANTS
 
 
@@ -17,7 +17,12 @@ def test_definitions_load_and_validate():
     Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()
     assert repository.has_job(TENANT_SYNC_JOB.name)
-    assert {s.name for s in repository.sensor_defs} == {"tenant_partitions", "api_sync_requests"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "tenant_partitions",
+        "api_sync_requests",
+        "pending_webhooks",
+    }
+    assert repository.has_job(TENANT_WEBHOOKS_JOB.name)
     assert [s.cron_schedule for s in repository.schedule_defs] == ["0 2 * * *"]
 
 
