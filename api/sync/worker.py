@@ -21,6 +21,7 @@ import uuid
 import anyio.to_thread
 import psycopg
 
+from api.background import BackgroundLoop
 from core.db import resolve_database_url
 from core.settings import Settings
 from ingestion.sync import LOCK_NAMESPACE
@@ -37,25 +38,17 @@ for update skip locked
 """
 
 
-class SyncWorker:
+class SyncWorker(BackgroundLoop):
+    name = "sync-worker"
+
     def __init__(self, settings: Settings, *, poll_seconds: float = 5.0) -> None:
         self.settings = settings
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """A run was queued: look now instead of at the next poll."""
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="sync-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _loop(self) -> None:
         while True:

@@ -12,28 +12,20 @@ both may run, since a tenant's batches are applied under its sync lock (docs/web
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 
+from api.background import BackgroundLoop
 from core.settings import Settings
 
 log = logging.getLogger("api.webhooks")
 
 
-class WebhookWorker:
+class WebhookWorker(BackgroundLoop):
+    name = "webhook-worker"
+
     def __init__(self, settings: Settings) -> None:
         self.interval = settings.webhook_apply_interval_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="webhook-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _loop(self) -> None:
         while True:
