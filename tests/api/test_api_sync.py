@@ -74,3 +74,27 @@ async def register_direct(api_database):
             (f"w-{uuid.uuid4().hex[:8]}@example.com",),
         ).fetchone()[0]
     return User(user_id, "", "", "")
+
+
+async def test_a_loaded_sync_is_transforming_until_the_marts_are_rebuilt(
+    client, register, make_tenant, api_database
+):
+    owner = await register()
+    tenant = make_tenant(owner)
+    with psycopg.connect(api_database, autocommit=True) as conn:
+        run_id = conn.execute(
+            "insert into app.sync_runs (tenant_id, trigger, status, started_at, finished_at) "
+            "values (%s, 'api', 'succeeded', now(), now()) returning id",
+            (tenant,),
+        ).fetchone()[0]
+    url = f"/api/shopify/sync/{run_id}"
+    loaded = (await client.get(url, headers=owner.headers(tenant))).json()
+    assert (loaded["status"], loaded["martsBuiltAt"]) == ("transforming", None)
+    with psycopg.connect(api_database, autocommit=True) as conn:
+        conn.execute(
+            "insert into app.mart_builds (tenant_id) values (%s) "
+            "on conflict (tenant_id) do update set built_at = now()",
+            (tenant,),
+        )
+    built = (await client.get(url, headers=owner.headers(tenant))).json()
+    assert built["status"] == "succeeded" and built["martsBuiltAt"] is not None
