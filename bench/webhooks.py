@@ -138,18 +138,26 @@ class Connection:
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def send(self, request: bytes) -> int:
-        if self.streams is None:
-            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
-        reader, writer = self.streams
-        writer.write(request)
-        status_line = await reader.readline()
+        """One request; a keep-alive connection the server closed meanwhile is reopened
+        once (as HTTP clients do: the delivery carries its webhook id, so it is idempotent)."""
+        for attempt in range(2):
+            if self.streams is None:
+                self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = self.streams
+            writer.write(request)
+            status_line = await reader.readline()
+            if status_line or attempt:
+                break
+            writer.close()
+            self.streams = None
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
         await reader.readexactly(length)
-        return int(status_line.split()[1])
+        parts = status_line.split()
+        return int(parts[1]) if len(parts) > 1 else 0
 
 
 async def closed_loop(port: int, requests: list[bytes], connections: int) -> tuple[float, int]:
