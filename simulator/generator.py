@@ -29,7 +29,8 @@ COMPLETED = 2  # checkouts: recovered (completed_at set)
 # Stream salts so that each resource draws from its own random sequence.
 S_ORDER, S_CUSTOMER, S_PRODUCT, S_CHECKOUT, S_SKELETON, S_UPDATE = 11, 23, 37, 53, 71, 97
 
-# Id bases: realistic magnitudes; each shop gets its own slot so shops do not share ids.
+# Id bases: realistic magnitudes; each shop gets its own slot so shops do not share ids
+# (Shopify's ids are global). SLOTS keeps every id below 2**53, safe in JavaScript.
 BASES = {
     "order": 5_100_000_000_000,
     "customer": 6_400_000_000_000,
@@ -46,6 +47,7 @@ BASES = {
 }
 STRIDES = {"order": 41, "customer": 53, "product": 29, "checkout": 47}
 SLOT = 100_000_000_000
+SLOTS = 80_000
 
 
 def mix(key: int, salt: int, i: int) -> int:
@@ -118,7 +120,7 @@ class ShopProfile:
         self.key = int.from_bytes(digest[:8], "big")
         self.token = "shpat_" + digest[8:24].hex()
         self.webhook_secret = digest[24:32].hex() + hashlib.sha256(digest).hexdigest()[:16]
-        self.slot = self.key % 89 + 1
+        self.slot = self.key % SLOTS + 1
         self.shop_id = 60_000_000_000 + self.slot * 100_000 + self.key % 100_000
         self.currency = currency
         self.exp, self.scale, _, self.tax_title, self.tax_bp = money.CURRENCIES[currency]
