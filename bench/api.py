@@ -10,7 +10,7 @@ cores it must leave the CPU to the server.) The same dashboard computed from the
 and line facts on every request (what the
 original service did) is timed in the same run, and the ratio printed.
 
-    uv run python bench/api.py [--orders 1000000] [--rate 1000] [--seconds 20]
+    uv run python -m bench.api [--orders 1000000] [--rate 1000] [--seconds 20]
 
 Prints JSON lines {"bench": "api", "metric": ..., "value": ..., "unit": ...}.
 """
@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,8 @@ import httpx
 import psycopg
 from passlib.context import CryptContext
 
-from core import db, migrate, tenants
+from bench.common import bench_database, free_port, percentile
+from core import db, tenants
 from dbt_project.runner import ensure_marts
 
 PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away benchmark database
@@ -166,15 +166,7 @@ def emit(metric: str, value: float, unit: str) -> None:
 
 
 def prepare(orders: int) -> tuple[str, uuid.UUID, str]:
-    admin = db.local_admin_url()
-    if admin is None:
-        raise SystemExit("bench/api.py needs a local PostgreSQL on 127.0.0.1:5432")
-    url = db.create_database(admin, "xeno_bench_api", drop_first=True)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        with suppress(psycopg.errors.DuplicateObject):
-            conn.execute("create role xeno_api nologin")
-        conn.execute(f"grant xeno_api to {db.DEV_ROLE}")
-    migrate.upgrade(url)
+    url = bench_database("xeno_bench_api")
     ensure_marts(url)
     email = "bench@example.com"
     started = time.perf_counter()
@@ -207,12 +199,6 @@ def reuse() -> tuple[str, uuid.UUID, str]:
             "join app.users u on u.id = m.user_id"
         ).fetchone()
     return url, tenant_id, email
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
@@ -292,11 +278,6 @@ async def load(port: int, headers: dict[str, str], rate: int, seconds: int) -> l
     emit("dashboard_errors", errors, "requests")
     emit("dashboard_throughput", len(latencies) / elapsed, "requests/s")
     return latencies
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def raw_dashboard_ms(url: str, tenant_id: uuid.UUID, runs: int = 5) -> float:

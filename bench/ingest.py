@@ -1,6 +1,6 @@
 """Ingestion benchmark: backfill speed, pacing efficiency, and the naive loader it replaces.
 
-Run: `uv run python bench/ingest.py [--orders 100000] [--paced-seconds 60]
+Run: `uv run python -m bench.ingest [--orders 100000] [--paced-seconds 60]
 [--baseline-seconds 30]`. Prints one JSON object per line ({"bench", "metric", "value",
 "unit"}, some with a "note"). Needs the local PostgreSQL (or TEST_ADMIN_DATABASE_URL); the
 simulator runs in its own process so it does not share our GIL; everything else is the

@@ -4,7 +4,7 @@ Runs ``python -m simulator.cli serve`` as a subprocess (one server process, rate
 walks ``orders.json`` with pages of 250 by following ``Link`` headers, and reads the
 server's peak RSS (``VmHWM``) from /proc. Prints one JSON object per figure.
 
-    uv run python bench/simulator.py [--orders 100000] [--big 1000000] [--big-pages 400]
+    uv run python -m bench.simulator [--orders 100000] [--big 1000000] [--big-pages 400]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ gives the Shopify REST JSON (money as varchar, nested lists as child tables link
 `_dlt_root_id`/`_dlt_parent_id`): generating and normalising a million orders through
 the simulator and dlt would take many minutes and measure dlt, not dbt.
 
-    uv run python bench/transform.py [--orders 1000000]
+    uv run python -m bench.transform [--orders 1000000]
 
 Prints JSON lines {"bench": "transform", "metric": ..., "value": ..., "unit": ...}.
 """

@@ -32,8 +32,8 @@ from litestar import Litestar, Request, post
 
 from api.app import create_app
 from api.webhooks.verify import signature
-from bench.api import free_port, percentile
-from core import db, migrate, tenants
+from bench.common import bench_database, free_port, percentile
+from core import tenants
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throw-away benchmark database
 DOMAIN = "bench-hooks.myshopify.com"
@@ -61,15 +61,7 @@ def bench_app() -> Litestar:
 
 
 def prepare() -> tuple[str, uuid.UUID]:
-    admin = db.local_admin_url()
-    if admin is None:
-        raise SystemExit("bench/webhooks.py needs a local PostgreSQL on 127.0.0.1:5432")
-    url = db.create_database(admin, "xeno_bench_webhooks", drop_first=True)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        with suppress(psycopg.errors.DuplicateObject):
-            conn.execute("create role xeno_api nologin")
-        conn.execute(f"grant xeno_api to {db.DEV_ROLE}")
-    migrate.upgrade(url)
+    url = bench_database("xeno_bench_webhooks")
     with psycopg.connect(url, autocommit=True) as conn:
         tenant = tenants.create(
             conn,
