@@ -1,21 +1,27 @@
-"""Ingestion benchmark: backfill speed, pacing efficiency, and the naive loader it replaces.
+"""Ingestion benchmark: backfill speed and memory, pacing efficiency, and the naive loader
+it replaces.
 
-Run: `uv run python -m bench.ingest [--orders 100000] [--paced-seconds 60]
-[--baseline-seconds 30]`. Prints one JSON object per line ({"bench", "metric", "value",
-"unit"}, some with a "note"). Needs the local PostgreSQL (or TEST_ADMIN_DATABASE_URL); the
-simulator runs in its own process so it does not share our GIL; everything else is the
-product's own code path (`run_sync`, `ShopifySession`).
+Run: `uv run python -m bench.ingest [--orders 100000] [--small-orders 50000]
+[--paced-seconds 60] [--baseline-seconds 30]`. Prints one JSON object per line ({"bench",
+"metric", "value", "unit"}, some with a "note"). Needs the local PostgreSQL (or
+TEST_ADMIN_DATABASE_URL); the simulator runs in its own process so it does not share our
+GIL; everything else is the product's own code path (`run_sync`, `ShopifySession`).
+
+Each backfill runs in a child process of its own, so its peak RSS is its own (a small and
+a large store show whether memory grows with the store), and the CPU it used is measured
+next to the simulator's and that of the PostgreSQL backends serving the benchmark database
+(sampled from /proc, so approximate): on two cores this says where the time goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import resource
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,6 +35,7 @@ from psycopg.types.json import Jsonb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port  # noqa: E402
 from core import db, migrate, tenants  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 
@@ -43,12 +50,6 @@ def emit(bench: str, metric: str, value: float, unit: str, note: str | None = No
     if note:
         line["note"] = note
     print(json.dumps(line), flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_simulator() -> tuple[subprocess.Popen, str]:
@@ -66,11 +67,12 @@ def start_simulator() -> tuple[subprocess.Popen, str]:
 
 
 def prepare_environment(sim_url: str, data_dir: str) -> str:
-    """A fresh migrated database and settings pointing at it and the simulator."""
+    """A fresh migrated database (the previous run's is dropped: a 100,000-order run leaves
+    over a gigabyte) and settings pointing at it and the simulator."""
     admin = os.environ.get("TEST_ADMIN_DATABASE_URL") or db.local_admin_url()
     if admin is None:
         raise SystemExit("no PostgreSQL answered on 127.0.0.1:5432")
-    url = db.create_database(admin, f"xeno_bench_{uuid.uuid4().hex[:8]}")
+    url = db.create_database(admin, "xeno_bench_ingest", drop_first=True)
     migrate.upgrade(url)
     os.environ.update(
         {
@@ -84,29 +86,112 @@ def prepare_environment(sim_url: str, data_dir: str) -> str:
     return url
 
 
-def backfill(sim: httpx.Client, url: str, shop: dict) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu(threading.Thread):
+    """Samples the CPU of the PostgreSQL backends serving one database (approximate:
+    a backend's last fraction of a second before it exits is missed)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            own = conn.info.backend_pid
+            while not self.done.wait(0.2):
+                pids = conn.execute(
+                    "select pid from pg_stat_activity where datname = current_database()"
+                ).fetchall()
+                for (pid,) in pids:
+                    with contextlib.suppress(OSError):
+                        if pid != own:
+                            self.seen[pid] = cpu_seconds(pid)
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        return sum(self.seen.values())
+
+
+def backfill_child_run(tenant_id: str) -> None:
+    """Runs in the child: one sync, then its wall and CPU time per phase as one JSON line."""
     from ingestion.sync import run_sync
 
+    phases: dict[str, list[float]] = {}  # phase -> [wall, cpu]
+    current: list[Any] = ["plan", time.perf_counter(), time.process_time()]
+
+    def switch(phase: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        spent = phases.setdefault(current[0], [0.0, 0.0])
+        spent[0] += wall - current[1]
+        spent[1] += cpu - current[2]
+        current[:] = [phase, wall, cpu]
+
+    def on_progress(event: Any) -> None:
+        if event.phase != current[0]:
+            switch(event.phase)
+
+    started = time.perf_counter()
+    run = run_sync(uuid.UUID(tenant_id), progress=on_progress)
+    elapsed = time.perf_counter() - started
+    switch("done")
+    assert run.status == "succeeded", run.error
+    times = os.times()
+    print(json.dumps({"elapsed": elapsed, "phases": phases, "cpu": sum(times[:4])}), flush=True)
+
+
+def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
+    """Backfill `shop` in a child process; emit its figures, return orders/s."""
     with psycopg.connect(url, autocommit=True) as conn:
         tenant = tenants.create(
-            conn, name="bench", shop_domain=shop["domain"], access_token=shop["token"]
+            conn, name=label, shop_domain=shop["domain"], access_token=shop["token"]
         )
-    started = time.perf_counter()
-    run = run_sync(tenant.id)
-    elapsed = time.perf_counter() - started
-    assert run.status == "succeeded", run.error
+    backends = BackendCpu(url)
+    backends.start()
+    sim_before = cpu_seconds(sim_pid)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.ingest", "--backfill-child", str(tenant.id)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    postgres = backends.stop()
+    simulator = cpu_seconds(sim_pid) - sim_before
+    if child.returncode != 0:
+        raise SystemExit(f"backfill of {label} failed ({child.returncode})")
+    result = json.loads(output.strip().splitlines()[-1])
+    elapsed = result["elapsed"]
     with psycopg.connect(url, autocommit=True) as conn:
         counts = raw_row_counts(conn, tenant.raw_schema)
     orders = counts["orders"]
     assert orders == shop["counts"]["orders"], (orders, shop["counts"])
     rows = sum(counts.values())
-    emit("backfill", "orders", orders, "orders")
-    emit("backfill", "seconds", round(elapsed, 2), "s", "end to end: plan+extract+normalize+load")
-    emit("backfill", "orders_per_second", round(orders / elapsed), "orders/s")
-    emit("backfill", "rows_per_second", round(rows / elapsed), "rows/s", f"{rows} rows, all tables")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    emit("backfill", "peak_rss", round(peak), "MiB", f"largest child process {children:.0f} MiB")
+    bench = f"backfill_{label}"
+    emit(bench, "orders", orders, "orders")
+    emit(bench, "seconds", round(elapsed, 2), "s", "end to end: plan+extract+normalize+load")
+    emit(bench, "orders_per_second", round(orders / elapsed), "orders/s")
+    emit(bench, "rows_per_second", round(rows / elapsed), "rows/s", f"{rows} rows, all tables")
+    emit(bench, "peak_rss", round(usage.ru_maxrss / 1024), "MiB", "the sync's own process")
+    for phase, (wall, cpu) in result["phases"].items():
+        note = f"wall; the sync process used {cpu:.1f} s CPU"
+        emit(bench, f"{phase}_seconds", round(wall, 2), "s", note)
+    for who, seconds in (
+        ("ingestion", result["cpu"]),
+        ("simulator", simulator),
+        ("postgres", postgres),
+    ):
+        emit(bench, f"cpu_{who}", round(seconds, 1), "s", f"{1000 * seconds / orders:.2f} ms/order")
     return orders / elapsed
 
 
@@ -191,20 +276,39 @@ def naive_baseline(url: str, api: str, shop: dict, seconds: float) -> float:
 
 @click.command()
 @click.option("--orders", default=100_000, show_default=True)
+@click.option("--small-orders", default=50_000, show_default=True, help="second store, for memory")
 @click.option("--paced-seconds", default=60.0, show_default=True)
 @click.option("--baseline-seconds", default=30.0, show_default=True)
-def main(orders: int, paced_seconds: float, baseline_seconds: float) -> None:
+@click.option("--backfill-child", hidden=True, help="internal: run one backfill, print JSON")
+def main(
+    orders: int,
+    small_orders: int,
+    paced_seconds: float,
+    baseline_seconds: float,
+    backfill_child: str | None,
+) -> None:
+    if backfill_child:
+        backfill_child_run(backfill_child)
+        return
     process, api = start_simulator()
     try:
         with tempfile.TemporaryDirectory() as data_dir:
             url = prepare_environment(api, data_dir)
             sim = httpx.Client(base_url=api, timeout=600)
-            spec = {"name": "bench-store", "orders": orders, "rate_limit": False}
-            shop = sim.post("/_sim/shops", json=spec).raise_for_status().json()
-            ours = backfill(sim, url, shop)
-            paced(sim, shop, paced_seconds)
-            theirs = naive_baseline(url, api, shop, baseline_seconds)
-            emit("backfill", "speedup_vs_baseline", round(ours / theirs, 1), "x")
+            shops = {
+                size: sim.post(
+                    "/_sim/shops",
+                    json={"name": f"bench-{size}", "orders": size, "rate_limit": False},
+                )
+                .raise_for_status()
+                .json()
+                for size in (small_orders, orders)
+            }
+            backfill(url, shops[small_orders], process.pid, str(small_orders))
+            ours = backfill(url, shops[orders], process.pid, str(orders))
+            paced(sim, shops[orders], paced_seconds)
+            theirs = naive_baseline(url, api, shops[orders], baseline_seconds)
+            emit(f"backfill_{orders}", "speedup_vs_baseline", round(ours / theirs, 1), "x")
     finally:
         process.terminate()
         process.wait(timeout=10)

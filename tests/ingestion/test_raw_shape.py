@@ -1,0 +1,33 @@
+"""The raw tables are a contract: dbt staging, the webhook apply and the privacy code read
+and write them by name. A fixed store must always load into exactly these tables, columns,
+types, nullability and column order; a change to how ingestion feeds dlt (buffers,
+workers, another item format) that alters any of it fails here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingestion.sync import run_sync
+
+SNAPSHOT = Path(__file__).with_name("raw_shape.tsv")
+# name, seed and anchor fix the generated data, so which fields are ever non-null too
+STORE = {"name": "raw-shape", "orders": 300, "seed": 42, "anchor": "2026-01-01T00:00:00Z"}
+
+
+def raw_shape(conn, schema: str) -> list[str]:
+    rows = conn.execute(
+        "select table_name, column_name, data_type, is_nullable from information_schema.columns "
+        "where table_schema = %s and table_name not like '\\_dlt%%' "
+        "order by table_name, ordinal_position",
+        (schema,),
+    ).fetchall()
+    return ["\t".join(row) for row in rows]
+
+
+def test_a_fixed_store_loads_into_the_same_raw_tables(sim, make_tenant, conn):
+    shop = sim.shop(**STORE, rate_limit=False)
+    tenant = make_tenant(shop)
+
+    assert run_sync(tenant.id).status == "succeeded"
+
+    assert raw_shape(conn, tenant.raw_schema) == SNAPSHOT.read_text().splitlines()
