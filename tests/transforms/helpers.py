@@ -27,6 +27,8 @@ ANCHOR = datetime(2024, 6, 1, tzinfo=UTC)
 ROOT_RESOURCES = ("customers", "products", "orders", "checkouts")
 # Raw table names where ingestion's differ from the simulator's resource names.
 RAW_TABLE = {"checkouts": "abandoned_checkouts"}
+# Mart columns saying which load and which build wrote a row, not what the row says.
+BOOKKEEPING = {"_dlt_load_id", "_xeno_build_id"}
 _names = itertools.count(1)
 
 
@@ -105,15 +107,69 @@ def query(url: str, sql: str, *params: Any, **named: Any) -> list[dict[str, Any]
 
 
 def mart_snapshot(url: str, tenant_id: uuid.UUID) -> dict[str, list[tuple]]:
-    """Every mart row of one tenant, sorted, without load bookkeeping columns."""
+    """Every mart row of one tenant, sorted, without the bookkeeping columns."""
     snapshot = {}
     for model in runner.MART_MODELS:
         rows = query(url, f"select * from marts.{model} where tenant_id = %s", tenant_id)
         snapshot[model] = sorted(
-            tuple(sorted((k, str(v)) for k, v in r.items() if k != "_dlt_load_id")) for r in rows
+            tuple(sorted((k, str(v)) for k, v in r.items() if k not in BOOKKEEPING)) for r in rows
         )
     return snapshot
 
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def mart_figures(url: str, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """A tenant's headline figures from the marts, shaped like `truth_figures`."""
+    days = query(
+        url,
+        "select date, order_count, gross_sales, discounts, refunds, total_revenue, net_revenue "
+        "from marts.revenue_daily where tenant_id = %s and order_count > 0",
+        tenant_id,
+    )
+    products = query(
+        url,
+        "select product_id, product_title, quantity, revenue from marts.product_revenue "
+        "where tenant_id = %s",
+        tenant_id,
+    )
+    customers = query(
+        url,
+        "select customer_id, orders_count, lifetime_spend from marts.dim_customers "
+        "where tenant_id = %s and orders_count > 0",
+        tenant_id,
+    )
+    return {
+        "days": {
+            r["date"].isoformat(): (r["order_count"], *(money(v) for v in list(r.values())[2:]))
+            for r in days
+        },
+        "products": {
+            r["product_id"]: (r["product_title"], r["quantity"], money(r["revenue"]))
+            for r in products
+        },
+        "customers": {
+            r["customer_id"]: (r["orders_count"], money(r["lifetime_spend"])) for r in customers
+        },
+    }
+
+
+def truth_figures(expected: dict[str, Any]) -> dict[str, Any]:
+    """The simulator's truth in the shape of `mart_figures`."""
+    figures = ("gross_sales", "discounts", "refunds", "total_revenue", "net_revenue")
+    return {
+        "days": {
+            d["date"]: (d["orders"], *(money(d[k]) for k in figures))
+            for d in expected["revenue_by_day"]
+        },
+        "products": {
+            p["product_id"]: (p["title"], p["quantity"], money(p["revenue"]))
+            for p in expected["revenue_by_product"]
+        },
+        "customers": {
+            c["customer_id"]: (c["orders"], money(c["spend"]))
+            for c in expected["revenue_by_customer"]
+        },
+    }

@@ -4,12 +4,13 @@
         {'columns': ['tenant_id', 'checkout_id'], 'unique': true},
         {'columns': ['tenant_id', 'created_date']},
         {'columns': ['tenant_id', 'created_at']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
 -- Checkouts from the abandoned-checkouts list, recovered or not, with the cart as JSON.
 select
-    {{ tenant_id() }} as tenant_id,
+    tenant_id,
     checkout_id,
     token,
     created_at,
@@ -33,7 +34,8 @@ select
     total_tax,
     total_price,
     abandoned_checkout_url,
-    _dlt_load_id
+    _dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('is_deleted') }}
 from {{ ref('int_checkouts') }}
 where {{ changed_since_watermark('_dlt_load_id') }}

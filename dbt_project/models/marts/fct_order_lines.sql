@@ -4,16 +4,18 @@
         {'columns': ['tenant_id', 'order_id']},
         {'columns': ['tenant_id', 'product_key', 'order_date']},
         {'columns': ['tenant_id', '_dlt_load_id']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
 -- depends_on: {{ ref('stg_order_lines') }}
 -- Lines of orders loaded since the watermark replace all lines of those orders. Lines of
 -- a deleted order are tombstones; an order left without any line yields one tombstone row
--- (null line columns) so its old lines are deleted too. Lines are looked up per changed
--- order (lateral), through the raw root-id index.
+-- (null line columns) so its old lines are deleted too. Lines are joined to the changed
+-- orders (macros/lookups.sql: set-based for whole tenants, else per changed order through
+-- the raw root-id index).
 {% set columns %}
-    {{ tenant_id() }} as tenant_id,
+    orders.tenant_id,
     lines.order_line_id,
     orders.order_id,
     lines.line_position,
@@ -34,21 +36,22 @@
     lines.gross_amount,
     lines.discount_amount,
     lines.net_amount,
-    orders._dlt_load_id
+    orders._dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
 {% endset %}
 
 with changed_orders as (
-    select order_id, order_dlt_id, order_date, created_at, is_counted, is_deleted, _dlt_load_id
+    select tenant_id, order_id, order_dlt_id, order_date, created_at, is_counted, is_deleted, _dlt_load_id
     from {{ ref('int_orders') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
 )
 
 select {{ columns }} {{ tombstone_column('orders.is_deleted') }}
 from changed_orders as orders
-cross join lateral (
-    select * from {{ ref('int_order_lines') }} as line
-    where line.order_dlt_id = orders.order_dlt_id
-) as lines
+{{ join_children(
+    'lines', 'orders', ref('int_order_lines'), 'order_dlt_id', 'order_dlt_id', 'child.*',
+    mart='fct_order_lines', join='inner', grouped=false,
+) }}
 where {{ unless_tombstone('orders.is_deleted') }}
 
 {% if is_incremental() %}
@@ -59,6 +62,7 @@ from changed_orders as orders
 left join {{ ref('int_order_lines') }} as lines on false
 where not exists (
     select 1 from {{ ref('stg_order_lines') }} as line
-    where line.order_dlt_id = orders.order_dlt_id
+    where line.tenant_id = orders.tenant_id
+      and line.order_dlt_id = orders.order_dlt_id
 )
 {% endif %}
