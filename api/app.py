@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "store_data_service": StoreDataService(db),
         "sync_service": SyncService(db, worker.wake if worker else lambda: None),
         "webhook_receiver": WebhookReceiver(
-            SignerCache(db, settings.shopify_api_secret), webhook_writer
+            db, SignerCache(db, settings.shopify_api_secret), webhook_writer
         ),
         "webhook_service": WebhookService(db, settings),
         "event_broker": broker,
