@@ -26,6 +26,8 @@ def api(host: str, port: int, workers: int | None) -> None:
         host=host,
         port=port,
         workers=workers or settings.api_workers,
+        loop="uvloop",  # uvicorn[standard]: the C event loop and HTTP parser, not asyncio's
+        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,
