@@ -32,6 +32,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.insights.cache import DashboardCache
 from api.insights.controller import InsightsController
 from api.insights.service import InsightsService
+from api.logs import configure as configure_logs
 from api.middleware import request_context_middleware
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
@@ -85,6 +86,14 @@ def _auth_client(request: Request[Any, Any, Any]) -> str:
 
 def _singleton(value: object) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def serve_app() -> Litestar:
+    """`xeno api`'s factory, called in every worker process: logging is per process
+    (uvicorn's workers start fresh interpreters that inherit no handlers)."""
+    settings = get_settings()
+    configure_logs(settings.log_level)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

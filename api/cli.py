@@ -21,7 +21,7 @@ def api(host: str, port: int, workers: int | None) -> None:
     configure(settings.log_level)
     click.echo(f"serving the API on http://{host}:{port} (schema: /schema)")
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:serve_app",
         factory=True,
         host=host,
         port=port,
