@@ -32,7 +32,7 @@ import httpx
 import psycopg
 from passlib.context import CryptContext
 
-from bench.common import bench_database, free_port, percentile, run_open_loop
+from bench.common import CpuMeter, bench_database, free_port, percentile, run_open_loop
 from core import db, tenants
 from dbt_project.runner import ensure_marts
 
@@ -218,7 +218,9 @@ def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def load(port: int, headers: dict[str, str], rate: int, seconds: int) -> list[float]:
+def load(
+    port: int, headers: dict[str, str], rate: int, seconds: int, server_pid: int
+) -> list[float]:
     """The dashboard at a fixed arrival rate; latencies (ms) from each scheduled start."""
     query = "&".join(f"{k}={v}" for k, v in RANGE.items())
     request = (
@@ -226,9 +228,11 @@ def load(port: int, headers: dict[str, str], rate: int, seconds: int) -> list[fl
         + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         + "\r\n"
     ).encode()
-    cpu = time.process_time()
+    meter = CpuMeter(server_pid)
+    meter.start()
     run = run_open_loop(port, lambda _: request, rate, rate * seconds, CONNECTIONS)
-    emit("generator_cpu_per_request", (time.process_time() - cpu) * 1000 / rate / seconds, "ms")
+    for metric, value in meter.report(rate * seconds, run.seconds).items():
+        emit(metric, value, "cores" if metric.endswith("cores") else "ms")
     emit("generator_lateness_p50", percentile(run.lateness_ms, 0.50), "ms")
     emit("generator_lateness_p99", percentile(run.lateness_ms, 0.99), "ms")
     emit("generator_lateness_max", max(run.lateness_ms), "ms")
@@ -285,7 +289,7 @@ def main() -> None:
         emit("dashboard_uncached_p50", uncached_dashboard_ms(base, headers), "ms")
         for _ in range(50):  # a new connection each, so every worker fills its cache
             httpx.get(f"{base}/api/v1/insights/dashboard", params=RANGE, headers=headers)
-        latencies = load(port, headers, args.rate, args.seconds)
+        latencies = load(port, headers, args.rate, args.seconds, server.pid)
         p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
         emit("dashboard_p50", p50, "ms")
         emit("dashboard_p99", p99, "ms")

@@ -5,6 +5,7 @@ modules (`python -m bench.NAME`)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -132,3 +133,62 @@ def run_open_loop(
 ) -> OpenLoop:
     """`open_loop` on uvloop (a cheaper event loop leaves more CPU to the server)."""
     return uvloop.run(open_loop(port, request, rate, total, connections))
+
+
+def _clock_seconds(ticks: str) -> float:
+    return int(ticks) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy since boot (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = stat.readline().split()[1:9]
+    return sum(_clock_seconds(v) for v in (user, nice, system, irq, softirq, steal))
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by a process and its live descendants (the server)."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with suppress(OSError), open(f"/proc/{entry}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            used[int(entry)] = _clock_seconds(fields[11]) + _clock_seconds(fields[12])
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+@dataclass
+class CpuMeter:
+    """Where the CPU went during a run: the server, the generator (this process) and
+    everything else on the machine (PostgreSQL, and whatever else runs on it)."""
+
+    server_pid: int
+    started: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def start(self) -> None:
+        self.started = (
+            machine_busy_seconds(),
+            tree_cpu_seconds(self.server_pid),
+            time.process_time(),
+        )
+
+    def report(self, requests: int, seconds: float) -> dict[str, float]:
+        """CPU ms per request of the server and the generator; busy cores of the rest."""
+        busy, server, generator = (
+            machine_busy_seconds() - self.started[0],
+            tree_cpu_seconds(self.server_pid) - self.started[1],
+            time.process_time() - self.started[2],
+        )
+        return {
+            "server_cpu_per_request": server * 1000 / requests,
+            "generator_cpu_per_request": generator * 1000 / requests,
+            "other_busy_cores": (busy - server - generator) / seconds,
+        }

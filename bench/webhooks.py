@@ -35,7 +35,14 @@ from litestar import Litestar, Request, post
 
 from api.app import create_app
 from api.webhooks.verify import signature
-from bench.common import Connection, bench_database, free_port, percentile, run_open_loop
+from bench.common import (
+    Connection,
+    CpuMeter,
+    bench_database,
+    free_port,
+    percentile,
+    run_open_loop,
+)
 from core import tenants
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throw-away benchmark database
@@ -142,7 +149,9 @@ async def closed_loop(port: int, requests: list[bytes], connections: int) -> tup
     return len(requests) / (time.perf_counter() - started), errors
 
 
-def measure(name: str, port: int, path: str, args: argparse.Namespace) -> tuple[float, float]:
+def measure(
+    name: str, port: int, path: str, args: argparse.Namespace, server_pid: int
+) -> tuple[float, float]:
     """Most deliveries per second (closed loop), then latency at the fixed `--rate`."""
     warm = deliveries(path, 2_000)
     uvloop.run(closed_loop(port, warm, args.connections))
@@ -152,16 +161,18 @@ def measure(name: str, port: int, path: str, args: argparse.Namespace) -> tuple[
     emit(f"{name}_max_sustained", per_second, "deliveries/s")
     emit(f"{name}_max_sustained_errors", errors, "deliveries")
     requests = deliveries(path, args.rate * args.seconds)
-    cpu = time.process_time()
+    meter = CpuMeter(server_pid)
+    meter.start()
     run = run_open_loop(port, requests.__getitem__, args.rate, len(requests), args.connections)
-    cpu_ms = (time.process_time() - cpu) * 1000 / len(requests)
+    cpu = meter.report(len(requests), run.seconds)
     at = f"at_{args.rate}_per_s"
     emit(f"{name}_throughput_{at}", run.throughput, "deliveries/s")
     emit(f"{name}_errors_{at}", run.errors, "deliveries")
     emit(f"{name}_p50_{at}", percentile(run.latencies_ms, 0.5), "ms")
     emit(f"{name}_p99_{at}", percentile(run.latencies_ms, 0.99), "ms")
     emit(f"{name}_generator_lateness_p99", percentile(run.lateness_ms, 0.99), "ms")
-    emit(f"{name}_generator_cpu_per_request", cpu_ms, "ms")
+    for metric, value in cpu.items():
+        emit(f"{name}_{metric}", value, "cores" if metric.endswith("cores") else "ms")
     return per_second, percentile(run.latencies_ms, 0.99)
 
 
@@ -176,8 +187,10 @@ def main() -> None:
     port = free_port()
     server = start(url, port, args.workers)
     try:
-        stored, stored_p99 = measure("stored", port, f"/api/webhook/{tenant_id}", args)
-        ceiling, bare_p99 = measure("bare", port, f"/api/webhook/{tenant_id}/bare", args)
+        stored, stored_p99 = measure("stored", port, f"/api/webhook/{tenant_id}", args, server.pid)
+        ceiling, bare_p99 = measure(
+            "bare", port, f"/api/webhook/{tenant_id}/bare", args, server.pid
+        )
     finally:
         server.terminate()
         server.wait(10)
