@@ -141,7 +141,11 @@ async def closed_loop(port: int, requests: list[bytes], connections: int) -> tup
         nonlocal errors
         conn = Connection(port)
         for request in queue:
-            if await conn.send(request) != 200:
+            try:
+                status = await conn.send(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                status, conn = 0, Connection(port)
+            if status != 200:
                 errors += 1
 
     started = time.perf_counter()
