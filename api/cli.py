@@ -21,11 +21,13 @@ def api(host: str, port: int, workers: int | None) -> None:
     configure(settings.log_level)
     click.echo(f"serving the API on http://{host}:{port} (schema: /schema)")
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:serve_app",
         factory=True,
         host=host,
         port=port,
         workers=workers or settings.api_workers,
+        loop="uvloop",  # uvicorn[standard]: the C event loop and HTTP parser, not asyncio's
+        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,

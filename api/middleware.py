@@ -66,16 +66,17 @@ def request_context_middleware(*, production: bool):
             try:
                 await app(scope, receive, send_with_headers)
             finally:
-                log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "route": scope.get("path_template") or scope["path"],
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "request",
+                        extra={
+                            "request_id": request_id,
+                            "method": scope.get("method"),
+                            "route": scope.get("path_template") or scope["path"],
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        },
+                    )
 
         return middleware
 

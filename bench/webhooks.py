@@ -3,9 +3,11 @@
 `uvicorn` serves the real app (`create_app`) plus one bare route that reads the body and
 answers 200 without verifying or storing: the ceiling of the same server and middleware,
 measured in the same run. For each: the most deliveries per second over `--connections`
-keep-alive connections (closed loop), then latency at a fixed arrival rate (`--rate`,
-counted from each request's scheduled start, no coordinated omission). Every delivery
-is unique and signed; the run ends by checking that each stored one is in the table.
+keep-alive connections (closed loop: the max sustained rate), then latency at a fixed
+arrival rate (`--rate`, the target, counted from each request's scheduled start: no
+coordinated omission; `bench.common.open_loop`, which reports its own lateness apart).
+Every delivery is unique and signed; the run ends by checking that each stored one is in
+the table.
 
     uv run python -m bench.webhooks [--seconds 10] [--rate 2000] [--workers 2]
 
@@ -28,11 +30,19 @@ from contextlib import suppress
 
 import httpx
 import psycopg
+import uvloop
 from litestar import Litestar, Request, post
 
 from api.app import create_app
 from api.webhooks.verify import signature
-from bench.common import bench_database, free_port, percentile
+from bench.common import (
+    Connection,
+    CpuMeter,
+    bench_database,
+    free_port,
+    percentile,
+    run_open_loop,
+)
 from core import tenants
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throw-away benchmark database
@@ -122,36 +132,6 @@ def deliveries(path: str, n: int) -> list[bytes]:
     return requests
 
 
-class Connection:
-    """A minimal keep-alive HTTP/1.1 client (cheap: it shares two cores with the server)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def send(self, request: bytes) -> int:
-        """One request; a keep-alive connection the server closed meanwhile is reopened
-        once (as HTTP clients do: the delivery carries its webhook id, so it is idempotent)."""
-        for attempt in range(2):
-            if self.streams is None:
-                self.streams = await asyncio.open_connection("127.0.0.1", self.port)
-            reader, writer = self.streams
-            writer.write(request)
-            status_line = await reader.readline()
-            if status_line or attempt:
-                break
-            writer.close()
-            self.streams = None
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        await reader.readexactly(length)
-        parts = status_line.split()
-        return int(parts[1]) if len(parts) > 1 else 0
-
-
 async def closed_loop(port: int, requests: list[bytes], connections: int) -> tuple[float, int]:
     """Every request as fast as `connections` keep-alive connections allow: (per s, errors)."""
     queue = iter(requests)
@@ -161,7 +141,11 @@ async def closed_loop(port: int, requests: list[bytes], connections: int) -> tup
         nonlocal errors
         conn = Connection(port)
         for request in queue:
-            if await conn.send(request) != 200:
+            try:
+                status = await conn.send(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                status, conn = 0, Connection(port)
+            if status != 200:
                 errors += 1
 
     started = time.perf_counter()
@@ -169,43 +153,31 @@ async def closed_loop(port: int, requests: list[bytes], connections: int) -> tup
     return len(requests) / (time.perf_counter() - started), errors
 
 
-async def open_loop(port: int, requests: list[bytes], rate: int, connections: int) -> list[float]:
-    """Requests at a fixed arrival rate; latency from each one's scheduled start (ms)."""
-    idle = [Connection(port) for _ in range(connections)]
-    available = asyncio.Semaphore(connections)
-    latencies: list[float] = []
-    loop = asyncio.get_running_loop()
-    t0 = loop.time() + 0.2
-
-    async def one(i: int, request: bytes) -> None:
-        scheduled = t0 + i / rate
-        await asyncio.sleep(max(0.0, scheduled - loop.time()))
-        async with available:
-            conn = idle.pop()
-            try:
-                await conn.send(request)
-            finally:
-                idle.append(conn)
-        latencies.append((loop.time() - scheduled) * 1000)
-
-    await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
-    return latencies
-
-
-def measure(name: str, port: int, path: str, args: argparse.Namespace) -> float:
+def measure(
+    name: str, port: int, path: str, args: argparse.Namespace, server_pid: int
+) -> tuple[float, float]:
+    """Most deliveries per second (closed loop), then latency at the fixed `--rate`."""
     warm = deliveries(path, 2_000)
-    asyncio.run(closed_loop(port, warm, args.connections))
-    per_second, errors = asyncio.run(
+    uvloop.run(closed_loop(port, warm, args.connections))
+    per_second, errors = uvloop.run(
         closed_loop(port, deliveries(path, args.rate * args.seconds), args.connections)
     )
-    emit(f"{name}_throughput", per_second, "deliveries/s")
-    emit(f"{name}_errors", errors, "deliveries")
-    latencies = asyncio.run(
-        open_loop(port, deliveries(path, args.rate * args.seconds), args.rate, args.connections)
-    )
-    emit(f"{name}_p50_at_{args.rate}_per_s", percentile(latencies, 0.5), "ms")
-    emit(f"{name}_p99_at_{args.rate}_per_s", percentile(latencies, 0.99), "ms")
-    return per_second
+    emit(f"{name}_max_sustained", per_second, "deliveries/s")
+    emit(f"{name}_max_sustained_errors", errors, "deliveries")
+    requests = deliveries(path, args.rate * args.seconds)
+    meter = CpuMeter(server_pid)
+    meter.start()
+    run = run_open_loop(port, requests.__getitem__, args.rate, len(requests), args.connections)
+    cpu = meter.report(len(requests), run.seconds)
+    at = f"at_{args.rate}_per_s"
+    emit(f"{name}_throughput_{at}", run.throughput, "deliveries/s")
+    emit(f"{name}_errors_{at}", run.errors, "deliveries")
+    emit(f"{name}_p50_{at}", percentile(run.latencies_ms, 0.5), "ms")
+    emit(f"{name}_p99_{at}", percentile(run.latencies_ms, 0.99), "ms")
+    emit(f"{name}_generator_lateness_p99", percentile(run.lateness_ms, 0.99), "ms")
+    for metric, value in cpu.items():
+        emit(f"{name}_{metric}", value, "cores" if metric.endswith("cores") else "ms")
+    return per_second, percentile(run.latencies_ms, 0.99)
 
 
 def main() -> None:
@@ -219,12 +191,15 @@ def main() -> None:
     port = free_port()
     server = start(url, port, args.workers)
     try:
-        stored = measure("stored", port, f"/api/webhook/{tenant_id}", args)
-        ceiling = measure("bare", port, f"/api/webhook/{tenant_id}/bare", args)
+        stored, stored_p99 = measure("stored", port, f"/api/webhook/{tenant_id}", args, server.pid)
+        ceiling, bare_p99 = measure(
+            "bare", port, f"/api/webhook/{tenant_id}/bare", args, server.pid
+        )
     finally:
         server.terminate()
         server.wait(10)
     emit("stored_to_bare_ratio", stored / ceiling, "ratio")
+    emit("stored_p99_minus_bare_p99", stored_p99 - bare_p99, "ms")
     with psycopg.connect(url) as conn:
         rows = conn.execute("select count(*) from app.webhook_events").fetchone()
     expected = 2_000 + 2 * args.rate * args.seconds

@@ -28,7 +28,9 @@ from core.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 ACTOR = "shopify:webhook"
-TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact", "app/uninstalled"})
+# Shopify's mandatory compliance topics: app-wide, one URL (`/api/webhook/compliance`)
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+TOPICS = COMPLIANCE_TOPICS | {"app/uninstalled"}
 # personal fields, by the last segment of a (flattened) column name
 PERSONAL = frozenset(
     {

@@ -22,6 +22,7 @@ from core.settings import Settings
 
 TENANT_HEADER = "x-tenant-id"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="xeno"'}
+_ACCESS = "select app.member_role(%(t)s, %(u)s), app.mart_built_at(%(t)s, %(u)s)"
 
 
 def _tenant_id(connection: ASGIConnection[Any, Any, Any, Any], source: str) -> uuid.UUID:
@@ -57,14 +58,14 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         tenant = None
         if source:
             tenant_id = _tenant_id(connection, source)
-            tenant = TenantAccess(tenant_id, await self._role(claims.sub, tenant_id))
+            tenant = await self._access(claims.sub, tenant_id)
         return AuthenticationResult(Principal(claims.sub, claims.email, tenant), claims)
 
-    async def _role(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> str | None:
-        """One statement (`app.member_role`, a narrow definer function): this runs on
-        every tenant request, so it costs a single round trip."""
+    async def _access(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> TenantAccess:
+        """One statement (`app.member_role`, `app.mart_built_at`: narrow definer functions):
+        this runs on every tenant request, so role and marts version share one round trip
+        (a cached dashboard then needs no other)."""
         async with self.db.pool.connection() as conn:
-            row = await (
-                await conn.execute("select app.member_role(%s, %s)", (tenant_id, user_id))
-            ).fetchone()
-        return row[0] if row else None
+            row = await (await conn.execute(_ACCESS, {"t": tenant_id, "u": user_id})).fetchone()
+        role, built_at = row if row else (None, None)
+        return TenantAccess(tenant_id, role, built_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 
@@ -10,10 +11,12 @@ ROLES = ("viewer", "analyst", "owner")  # ascending power
 
 
 class TenantAccess(msgspec.Struct, frozen=True):
-    """The caller's membership in the request's tenant (role None: not a member)."""
+    """The caller's membership in the request's tenant (role None: not a member), and the
+    tenant's last mart build (None: none recorded), the version read caches key on."""
 
     tenant_id: uuid.UUID
     role: str | None
+    marts_built_at: datetime | None = None
 
     def at_least(self, role: str) -> bool:
         return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)

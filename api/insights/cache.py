@@ -2,7 +2,9 @@
 
 An entry is keyed by tenant and range and remembers the tenant's last mart build
 (`app.mart_builds.built_at`, written by every successful dbt build) it was computed
-from; a newer build makes it a miss. The TTL bounds anything else.
+from; a newer build makes it a miss. The TTL bounds anything else: past it, the entry is
+still served (stale) while one refresh recomputes it, so an expiry never makes every
+reader of a busy dashboard wait for the aggregation.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ class DashboardCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[Key, tuple[datetime | None, float, bytes]] = OrderedDict()
 
-    def get(self, key: Key, built_at: datetime | None) -> bytes | None:
+    def get(self, key: Key, built_at: datetime | None) -> tuple[bytes, bool] | None:
+        """(body, fresh) for the same build; None if absent or from an older build."""
         entry = self._entries.get(key)
-        if entry is None or entry[0] != built_at or entry[1] < time.monotonic():
+        if entry is None or entry[0] != built_at:
             return None
         self._entries.move_to_end(key)
-        return entry[2]
+        return entry[2], entry[1] >= time.monotonic()
 
     def put(self, key: Key, built_at: datetime | None, body: bytes) -> None:
         if self.ttl <= 0:

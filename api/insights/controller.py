@@ -39,8 +39,9 @@ class InsightsController(Controller):
         """Orders, revenue, customers, products and abandoned carts over the range
         (default: the last 30 days; at most 1,096 days)."""
         start, end = date_range(start_date, end_date)
+        tenant = request.user.tenant
         body = await insights_service.dashboard_json(
-            request.user.user_id, request.user.tenant.tenant_id, start, end
+            request.user.user_id, tenant.tenant_id, start, end, tenant.marts_built_at
         )
         return Response(body, media_type=MediaType.JSON)
 

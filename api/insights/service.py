@@ -8,8 +8,9 @@ Per-day marts keep each figure a small indexed range scan whatever the tenant's 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ import msgspec
 import psycopg
 
 from api.db import Database
-from api.insights.cache import DashboardCache
+from api.insights.cache import DashboardCache, Key
 from api.insights.schemas import (
     AbandonedCart,
     CartCustomer,
@@ -27,6 +28,8 @@ from api.insights.schemas import (
     ProductRevenue,
     TopCustomer,
 )
+
+log = logging.getLogger(__name__)
 
 TOP_CUSTOMERS = 5
 TOP_PRODUCTS = 10
@@ -96,29 +99,48 @@ class InsightsService:
         self.db = db
         self.cache = cache
         self._in_flight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+        self._refreshing: set[asyncio.Task[bytes]] = set()
 
     async def dashboard_json(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, start: date, end: date
+        self,
+        user_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        start: date,
+        end: date,
+        built_at: datetime | None,
     ) -> bytes:
-        """The encoded dashboard: from the cache when the marts have not changed since.
+        """The encoded dashboard: from the cache when the marts have not changed since
+        `built_at` (read with the caller's membership, in the same round trip).
 
-        Concurrent misses for the same tenant, range and build share one computation
-        (a burst after a build must not run the same aggregation hundreds of times).
+        An entry past its TTL (same build) is answered at once while one background
+        task recomputes it: readers never queue behind a refresh.
         """
         key = (tenant_id, start, end)
-        async with self.db.pool.connection() as conn:  # one statement: the hot path
-            built = await (
-                await conn.execute("select app.mart_built_at(%s, %s)", (tenant_id, user_id))
-            ).fetchone()
-        built_at = built[0] if built else None
         cached = self.cache.get(key, built_at)
-        if cached is not None:
-            return cached
+        if cached is None:
+            return await self._computed(user_id, key, built_at)
+        body, fresh = cached
+        if not fresh and (key, built_at) not in self._in_flight:
+            refresh = asyncio.create_task(self._computed(user_id, key, built_at))
+            self._refreshing.add(refresh)
+            refresh.add_done_callback(self._refreshed)
+        return body
+
+    def _refreshed(self, task: asyncio.Task[bytes]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("dashboard refresh failed: %s", task.exception())
+
+    async def _computed(self, user_id: uuid.UUID, key: Key, built_at: datetime | None) -> bytes:
+        """Compute one dashboard and cache it. Concurrent misses for the same tenant,
+        range and build share one computation (a burst after a build must not run the
+        same aggregation hundreds of times)."""
         flight = (key, built_at)
         if flight in self._in_flight:
             return await asyncio.shield(self._in_flight[flight])
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._in_flight[flight] = future
+        tenant_id, start, end = key
         try:
             async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
                 body = msgspec.json.encode(await self._dashboard(conn, tenant_id, start, end))

@@ -48,6 +48,21 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
             await webhook_receiver.receive(tenant_id, request.headers, body)
             return Received(received=True)
 
+        @post(
+            "/compliance",
+            status_code=HTTP_200_OK,
+            request_max_body_size=max_body_bytes,
+            operation_id="receiveComplianceWebhook",
+        )
+        async def receive_compliance(
+            self, request: Request, webhook_receiver: NamedDependency[WebhookReceiver]
+        ) -> Received:
+            """Shopify's mandatory privacy topics, app-wide (one URL in the app's settings):
+            the tenant is the store in `X-Shopify-Shop-Domain`."""
+            body = await request.body()
+            await webhook_receiver.receive_compliance(request.headers, body)
+            return Received(received=True)
+
     return WebhookReceiverController
 
 

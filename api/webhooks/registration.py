@@ -3,7 +3,8 @@
 Idempotent: existing subscriptions are listed first and only missing topics are created;
 each topic's outcome (created / exists / failed with the store's answer) is reported.
 The compliance topics (customers/data_request, customers/redact, shop/redact) are not
-subscribable per store: Shopify sends them to the URL set in the app's configuration.
+subscribable per store: Shopify sends them to the one URL set in the app's configuration
+(`compliance_address`, answered with every registration).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ TOPICS = (
 
 def webhook_address(settings: Settings, tenant_id: object) -> str:
     return f"{settings.base_url.rstrip('/')}/api/webhook/{tenant_id}"
+
+
+def compliance_address(settings: Settings) -> str:
+    """The app-wide URL of the compliance topics (`compliance_topics` in shopify.app.toml)."""
+    return f"{settings.base_url.rstrip('/')}/api/webhook/compliance"
 
 
 def register(

@@ -22,6 +22,7 @@ class Subscription(Response):
 class Registration(Response):
     message: str
     webhooks: list[Subscription]
+    compliance_address: str  # set once in the Shopify app's configuration, not per store
 
 
 class WebhookEventOut(Response):

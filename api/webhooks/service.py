@@ -54,7 +54,11 @@ class WebhookService:
             f"{counts['created']} created, {counts['exists']} already registered, "
             f"{counts['failed']} failed"
         )
-        return Registration(message=message, webhooks=results)
+        return Registration(
+            message=message,
+            webhooks=results,
+            compliance_address=registration.compliance_address(self.settings),
+        )
 
     async def events(
         self, user_id: uuid.UUID, tenant_id: uuid.UUID, status: str | None, limit: int

@@ -36,10 +36,11 @@ def signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def signed_by(signer: Signer, body: bytes, header: str) -> bool:
-    if not signer.secret:
+def signed_by(secret: str | None, body: bytes, header: str) -> bool:
+    """Constant-time check of the header; no secret verifies nothing."""
+    if not secret:
         return False
-    return hmac.compare_digest(signature(signer.secret, body).encode(), header.encode())
+    return hmac.compare_digest(signature(secret, body).encode(), header.encode())
 
 
 class SignerCache:
@@ -49,6 +50,7 @@ class SignerCache:
         self.db = db
         self.app_secret = app_secret or None
         self._entries: dict[uuid.UUID, tuple[float, Signer | None]] = {}
+        self._shops: dict[str, tuple[float, uuid.UUID]] = {}
 
     async def get(self, tenant_id: uuid.UUID, *, fresh: bool = False) -> Signer | None:
         now = time.monotonic()
@@ -66,8 +68,34 @@ class SignerCache:
         self._entries[tenant_id] = (now, signer)
         return signer
 
+    async def tenant_of(self, shop_domain: str) -> uuid.UUID | None:
+        """The tenant connected to a store (compliance deliveries name no tenant).
+
+        Only found tenants are cached: a store connected a moment ago must not be
+        mistaken for an unknown one.
+        """
+        now = time.monotonic()
+        cached = self._shops.get(shop_domain)
+        if cached and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        async with self.db.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "select id from app.tenants where shop_domain = %s", (shop_domain,)
+                )
+            ).fetchone()
+        if row is None:
+            return None
+        self._shops[shop_domain] = (now, row[0])
+        return row[0]
+
+    def signed_by_app(self, body: bytes, header: str) -> bool:
+        """Signed with the app's client secret (how Shopify signs compliance topics)."""
+        return signed_by(self.app_secret, body, header)
+
     def forget(self, tenant_id: uuid.UUID) -> None:
         self._entries.pop(tenant_id, None)
+        self._shops = {k: v for k, v in self._shops.items() if v[1] != tenant_id}
 
     async def verify(
         self, tenant_id: uuid.UUID, shop_domain: str, body: bytes, header: str
@@ -77,7 +105,7 @@ class SignerCache:
         if (
             signer is not None
             and signer.shop_domain == shop_domain
-            and signed_by(signer, body, header)
+            and signed_by(signer.secret, body, header)
         ):
             return True
         if signer is None or time.monotonic() - signer.loaded_at < REFRESH_AFTER_SECONDS:
@@ -86,5 +114,5 @@ class SignerCache:
         return (
             signer is not None
             and signer.shop_domain == shop_domain
-            and signed_by(signer, body, header)
+            and signed_by(signer.secret, body, header)
         )

@@ -21,7 +21,7 @@ from api.db import Database
 
 MAX_BATCH = 256
 WRITERS = 4
-_INSERT = "select app.store_webhooks(%s, %s, %s, %s, %s::jsonb[])"
+_INSERT = "select app.store_webhooks(%b, %b, %b, %b, %b::jsonb[])"
 
 
 @dataclass

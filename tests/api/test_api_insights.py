@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +149,36 @@ async def test_dashboard_cache_follows_mart_builds(client, shop, api_database):
         await client.get("/api/insights/dashboard", params=RANGE, headers=owner.headers(tenant))
     ).json()
     assert fresh["totalOrders"] == first["totalOrders"] + 10
+
+
+async def test_an_expired_dashboard_is_served_while_one_refresh_recomputes_it(
+    shop, api_database, simulator
+):
+    """Past DASHBOARD_CACHE_SECONDS (no new build) readers get the cached body at once;
+    the refresh it triggered makes the next read current."""
+    import psycopg
+
+    owner, tenant = shop
+    settings = make_settings(api_database, simulator, DASHBOARD_CACHE_SECONDS="1")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+
+        async def orders() -> int:
+            response = await client.get(
+                "/api/insights/dashboard", params=RANGE, headers=owner.headers(tenant)
+            )
+            return response.json()["totalOrders"]
+
+        first = await orders()
+        with psycopg.connect(api_database, autocommit=True) as conn:
+            conn.execute(
+                "update marts.revenue_daily set order_count = order_count + 1 where tenant_id = %s",
+                (tenant,),
+            )
+        await asyncio.sleep(1.2)
+        assert await orders() == first  # expired: served, and a refresh starts
+        for _ in range(50):
+            if await orders() == first + 10:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the background refresh never landed")

@@ -87,6 +87,7 @@ def test_store_mutation_reaches_raw_and_marts_and_redaction_removes_identity(
     first = httpx.post(f"{server.url}/api/shopify/webhooks/register", headers=headers, timeout=30)
     assert first.status_code == 200, first.text
     assert {w["status"] for w in first.json()["webhooks"]} == {"created"}
+    assert first.json()["complianceAddress"] == f"{server.url}/api/webhook/compliance"
     again = httpx.post(f"{server.url}/api/shopify/webhooks/register", headers=headers, timeout=30)
     assert {w["status"] for w in again.json()["webhooks"]} == {"exists"}
 

@@ -55,6 +55,15 @@ def test_no_secret_anywhere_means_401(server, make_shop, conn):
     assert stored(conn, shop.tenant.id) == 0
 
 
+def test_a_signed_body_that_is_not_json_is_a_400_and_not_stored(server, make_shop, conn):
+    shop = make_shop()
+    for body in (b"not json", b"\xff\xfe"):
+        response = post(server.url, shop, body, shop.headers(body, "orders/create"))
+        assert response.status_code == 400, body
+        assert "JSON" in response.json()["error"]
+    assert stored(conn, shop.tenant.id) == 0
+
+
 def test_oversized_body_is_refused(server, make_shop, conn):
     shop = make_shop()
     body = b'{"pad": "' + b"x" * 3_000_000 + b'"}'
