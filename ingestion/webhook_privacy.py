@@ -40,13 +40,21 @@ PERSONAL = frozenset(
 )
 # nested objects that describe a person (an order's own `name` is "#1001", not a person)
 PERSON_PREFIXES = ("customer__", "billing_address__", "shipping_address__", "default_address__")
-# raw table -> which rows concern the customer (%(cid)s, %(orders)s, %(email)s)
-RAW_ROWS = {
-    "customers": "id = %(cid)s",
-    "customers__addresses": "_dlt_root_id in (select _dlt_id from {schema}.customers "
-    "where id = %(cid)s)",
-    "orders": "customer__id = %(cid)s or id = any(%(orders)s)",
-    "abandoned_checkouts": "customer__id = %(cid)s or email = %(email)s",
+# raw table -> which rows concern the customer (%(cid)s, %(orders)s, %(email)s): each
+# (column, condition) applies when dlt has created that column (it skips all-null ones)
+RAW_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "customers": (("id", "id = %(cid)s"),),
+    "customers__addresses": (
+        (
+            "_dlt_root_id",
+            "_dlt_root_id in (select _dlt_id from {schema}.customers where id = %(cid)s)",
+        ),
+    ),
+    "orders": (("customer__id", "customer__id = %(cid)s"), ("id", "id = any(%(orders)s)")),
+    "abandoned_checkouts": (
+        ("customer__id", "customer__id = %(cid)s"),
+        ("email", "email = %(email)s"),
+    ),
 }
 MART_PERSONAL = frozenset(
     {
@@ -86,6 +94,18 @@ def _columns(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
     return tables
 
 
+def _rows_of_customer(
+    conn: psycopg.Connection, schema: str, table: str, columns: list[str]
+) -> sql.Composable | None:
+    """The condition selecting the customer's rows of a raw table, from the columns it has."""
+    conditions = [
+        sql.SQL(condition.format(schema=sql.Identifier(schema).as_string(conn)))
+        for column, condition in RAW_ROWS[table]
+        if column in columns
+    ]
+    return sql.SQL(" or ").join(conditions) if conditions else None
+
+
 def _customer(payload: dict[str, Any]) -> tuple[int | None, str | None, list[int]]:
     customer = payload.get("customer") or {}
     cid = customer.get("id")
@@ -104,14 +124,14 @@ def redact_customer(
     changed = 0
     raw = _columns(conn, tenant.raw_schema)
     load_id = new_load_id()  # a newer load id makes the incremental marts re-read the rows
-    for table, where in RAW_ROWS.items():
+    for table in RAW_ROWS:
         columns = personal_columns(table, raw.get(table, []))
-        if not columns:
+        condition = _rows_of_customer(conn, tenant.raw_schema, table, raw.get(table, []))
+        if not columns or condition is None:
             continue
         assignments = [sql.SQL("{} = null").format(sql.Identifier(c)) for c in columns]
         if "_dlt_load_id" in raw[table] and "__" not in table:
             assignments.append(sql.SQL("_dlt_load_id = {}").format(sql.Literal(load_id)))
-        condition = sql.SQL(where.format(schema=sql.Identifier(tenant.raw_schema).as_string(conn)))
         changed += conn.execute(
             sql.SQL("update {} set {} where {}").format(
                 sql.Identifier(tenant.raw_schema, table), sql.SQL(", ").join(assignments), condition
@@ -158,11 +178,9 @@ def export_customer(
     params = {"cid": cid, "email": email, "orders": orders, "tenant": tenant.id}
     raw = _columns(conn, tenant.raw_schema)
     data: dict[str, Any] = {"customer_id": cid, "raw": {}, "marts": {}}
-    for table, where in RAW_ROWS.items():
-        if table in raw:
-            condition = sql.SQL(
-                where.format(schema=sql.Identifier(tenant.raw_schema).as_string(conn))
-            )
+    for table in RAW_ROWS:
+        condition = _rows_of_customer(conn, tenant.raw_schema, table, raw.get(table, []))
+        if condition is not None:
             data["raw"][table] = _rows(
                 conn,
                 sql.SQL("select to_jsonb(t) from {} t where {}").format(
