@@ -2,8 +2,8 @@
 
 Every run carries its reason in tags, which the assets read: `xeno/trigger` (the
 `app.sync_runs.trigger` to record), `xeno/sync_id` (the queued API request this run
-executes) and `xeno/full_refresh`. Runs started by hand in the UI carry none of them and
-are recorded as trigger `cli` (an operator's command).
+executes) and `xeno/full_refresh`. Runs started by hand in Dagster (UI, backfills,
+`dagster job launch`) carry none of them and are recorded as trigger `operator`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from orchestration.partitions import TENANTS
 TRIGGER_TAG = "xeno/trigger"
 SYNC_ID_TAG = "xeno/sync_id"
 FULL_REFRESH_TAG = "xeno/full_refresh"
+# The trigger of a run without `xeno/trigger`: launched by hand in Dagster.
+OPERATOR = "operator"
 # The asset that applies a tenant's stored webhooks to its raw tables (assets/webhooks.py);
 # the dbt models reading raw tables depend on it, so its job builds them after it.
 WEBHOOKS_KEY = AssetKey(["shopify", "webhooks"])
@@ -64,14 +66,14 @@ TENANT_WEBHOOKS_JOB = define_asset_job(
 class SyncRequest:
     """Why a run syncs its tenant, as carried in the run's tags."""
 
-    trigger: str = "cli"
+    trigger: str = OPERATOR
     sync_id: str | None = None
     full_refresh: bool = False
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> SyncRequest:
         return cls(
-            trigger=tags.get(TRIGGER_TAG, "cli"),
+            trigger=tags.get(TRIGGER_TAG, OPERATOR),
             sync_id=tags.get(SYNC_ID_TAG),
             full_refresh=tags.get(FULL_REFRESH_TAG) == "true",
         )
