@@ -1,5 +1,5 @@
-"""Sensors: the tenant registry, the API's sync requests and pending webhooks, turned
-into Dagster work.
+"""Sensors: the tenant registry, the API's sync requests, pending webhooks and due
+tenant deletions, turned into Dagster work.
 
 Each sensor compares what the database holds now with what its cursor says it already
 handled, so an evaluation with nothing new yields nothing. All read `app` tables with
@@ -33,6 +33,7 @@ from orchestration.jobs import (
     sync_run_request,
 )
 from orchestration.partitions import TENANTS
+from orchestration.purge import tenant_purge
 
 
 def _ids(cursor: str | None) -> set[str]:
@@ -170,4 +171,49 @@ def pending_webhooks_sensor(settings: Settings) -> SensorDefinition:
 
 pending_webhooks = pending_webhooks_sensor(get_settings())
 
-SENSORS: tuple[SensorDefinition, ...] = (tenant_partitions, api_sync_requests, pending_webhooks)
+
+def due_deletions_sensor(settings: Settings) -> SensorDefinition:
+    """As often as pending_webhooks: the API's webhook worker also erases on each pass."""
+
+    @sensor(
+        name="due_deletions",
+        job=tenant_purge,
+        minimum_interval_seconds=settings.webhook_apply_interval_seconds or 60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Erases tenants whose privacy deletion is due (shop/redact, or the grace "
+        "period after app/uninstalled): a run of tenant_purge when one comes due.",
+    )
+    def due_deletions(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        """Cursor: per tenant still due, when its purge was requested. A tenant still due
+        WEBHOOKS_RETRY_AFTER_SECONDS later (its run failed) is requested again."""
+        seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        with psycopg.connect(resolve_database_url()) as conn:
+            due = [
+                str(t)
+                for (t,) in conn.execute(
+                    "select tenant_id from app.tenant_deletions where due_at <= now() "
+                    "order by tenant_id"
+                ).fetchall()
+            ]
+        now = int(time.time())
+        new = [t for t in due if now - seen.get(t, 0) >= WEBHOOKS_RETRY_AFTER_SECONDS]
+        cursor = json.dumps({t: now if t in new else seen[t] for t in due}, sort_keys=True)
+        if not new:
+            context.update_cursor(cursor)
+            return SkipReason("no tenant deletion due")
+        return SensorResult(
+            run_requests=[RunRequest(run_key=f"purge:{now}", tags={"xeno/tenants": ",".join(new)})],
+            cursor=cursor,
+        )
+
+    return due_deletions
+
+
+due_deletions = due_deletions_sensor(get_settings())
+
+SENSORS: tuple[SensorDefinition, ...] = (
+    tenant_partitions,
+    api_sync_requests,
+    pending_webhooks,
+    due_deletions,
+)

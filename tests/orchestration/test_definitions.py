@@ -21,8 +21,9 @@ def test_definitions_load_and_validate():
         "tenant_partitions",
         "api_sync_requests",
         "pending_webhooks",
+        "due_deletions",
     }
-    assert repository.has_job(TENANT_WEBHOOKS_JOB.name)
+    assert repository.has_job(TENANT_WEBHOOKS_JOB.name) and repository.has_job("tenant_purge")
     assert [s.cron_schedule for s in repository.schedule_defs] == ["0 2 * * *"]
 
 

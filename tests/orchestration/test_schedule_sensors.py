@@ -19,7 +19,8 @@ from ingestion import runs
 from orchestration.definitions import defs
 from orchestration.jobs import FULL_REFRESH_TAG, SYNC_ID_TAG, TRIGGER_TAG
 from orchestration.partitions import TENANTS
-from orchestration.sensors import api_sync_requests, tenant_partitions
+from orchestration.purge import tenant_purge
+from orchestration.sensors import api_sync_requests, due_deletions, tenant_partitions
 from tests.orchestration.conftest import add_partition
 
 REPOSITORY = defs.get_repository_def()
@@ -109,3 +110,21 @@ def test_api_sync_request_becomes_one_run(instance, tenant_ids, conn):
     later, cursor = evaluate(api_sync_requests, instance, cursor)
     assert [r.partition_key for r in later.run_requests] == [waiting]
     assert not isinstance(evaluate(api_sync_requests, instance, cursor)[0], SensorResult)
+
+
+def test_due_deletion_becomes_one_purge_run(instance, make_tenant, conn):
+    doomed = make_tenant(orders=0)["tenant"].id
+    conn.execute(
+        "insert into app.tenant_deletions (tenant_id, reason, due_at) "
+        "values (%s, 'shop/redact', now() - interval '1 minute')",
+        (doomed,),
+    )
+    result, cursor = evaluate(due_deletions, instance, None)
+    (request,) = result.run_requests
+    assert request.tags["xeno/tenants"] == str(doomed)
+    assert not isinstance(evaluate(due_deletions, instance, cursor)[0], SensorResult)
+
+    purge = REPOSITORY.get_job(tenant_purge.name)
+    assert purge.execute_in_process(instance=instance, tags=request.tags).success
+    assert str(doomed) not in registry(conn.info.dsn)
+    assert not isinstance(evaluate(due_deletions, instance, cursor)[0], SensorResult)
