@@ -1,4 +1,4 @@
-"""The jobs (sync + transform of one tenant; its webhooks + transform) and their requests.
+"""The jobs (sync + transform of tenants; a tenant's webhooks + transform) and their requests.
 
 Every run carries its reason in tags, which the assets read: `xeno/trigger` (the
 `app.sync_runs.trigger` to record), `xeno/sync_id` (the queued API request this run
@@ -8,7 +8,7 @@ executes) and `xeno/full_refresh`. Runs started by hand in Dagster (UI, backfill
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dagster import (
@@ -22,7 +22,7 @@ from dagster import (
     in_process_executor,
 )
 
-from orchestration.partitions import TENANTS
+from orchestration.partitions import TENANTS, range_tags
 
 TRIGGER_TAG = "xeno/trigger"
 SYNC_ID_TAG = "xeno/sync_id"
@@ -47,7 +47,8 @@ TENANT_SYNC_JOB = define_asset_job(
     # definitions again (seconds per tenant) for no isolation the run process lacks.
     executor_def=in_process_executor,
     op_retry_policy=RETRY_POLICY,
-    description="Sync one tenant's store into its raw schema, then build its mart slice.",
+    description="Sync the run's tenants (one, or a batch) into their raw schemas, then "
+    "build their mart slices in one dbt invocation.",
 )
 
 TENANT_WEBHOOKS_JOB = define_asset_job(
@@ -85,8 +86,19 @@ class SyncRequest:
         return tags
 
 
-def sync_run_request(tenant: str, request: SyncRequest, *, run_key: str) -> RunRequest:
-    """A run of TENANT_SYNC_JOB for one tenant partition."""
+def sync_run_request(batch: Sequence[str], request: SyncRequest, *, run_key: str) -> RunRequest:
+    """A run of TENANT_SYNC_JOB: one tenant partition, or a range of contiguous ones.
+
+    A single tenant stays a partition run, so the per-store run limit (a queue limit on
+    `dagster/partition`) applies to it; a batch is a range run.
+    """
+    if len(batch) == 1:
+        return RunRequest(
+            run_key=run_key,
+            partition_key=batch[0],
+            job_name=TENANT_SYNC_JOB.name,
+            tags=request.tags(),
+        )
     return RunRequest(
-        run_key=run_key, partition_key=tenant, job_name=TENANT_SYNC_JOB.name, tags=request.tags()
+        run_key=run_key, job_name=TENANT_SYNC_JOB.name, tags={**request.tags(), **range_tags(batch)}
     )

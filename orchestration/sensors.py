@@ -32,7 +32,7 @@ from orchestration.jobs import (
     SyncRequest,
     sync_run_request,
 )
-from orchestration.partitions import TENANTS
+from orchestration.partitions import TENANTS, batches
 from orchestration.purge import tenant_purge
 
 
@@ -70,10 +70,15 @@ def tenant_partitions(context: SensorEvaluationContext) -> SensorResult | SkipRe
         requests.append(TENANTS.build_add_request(added))
     if removed:
         requests.append(TENANTS.build_delete_request(removed))
+    # New partitions are appended in the order added: their first backfills go in batches
+    # of contiguous partitions (many at once on a first tick or a bulk import).
+    existing = context.instance.get_dynamic_partitions(TENANTS.name)
+    order = [*existing, *sorted(set(added) - set(existing))]
+    size = get_settings().orchestration_batch_size
     return SensorResult(
         run_requests=[
-            sync_run_request(t, SyncRequest(trigger="sensor"), run_key=f"backfill:{t}")
-            for t in added
+            sync_run_request(batch, SyncRequest(trigger="sensor"), run_key=f"backfill:{batch[0]}")
+            for batch in batches(order, set(added), size)
         ],
         dynamic_partitions_requests=requests,
         cursor=_cursor(registry),
@@ -102,7 +107,7 @@ def api_sync_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     launched = _ids(context.cursor)
     runs = [
         sync_run_request(
-            str(tenant),
+            [str(tenant)],
             SyncRequest(trigger="api", sync_id=str(sync_id), full_refresh=full_refresh),
             run_key=str(sync_id),
         )
