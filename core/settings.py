@@ -244,6 +244,13 @@ class Settings:
         doc="longest a cached dashboard is served after a mart build outside the API's "
         "own sync worker; 0 disables the cache",
     )
+    transform_batch_size: int = _setting(
+        "TRANSFORM_BATCH_SIZE",
+        50,
+        _positive_int,
+        doc="tenants built by one dbt invocation when building all (`xeno transform`); "
+        "a dbt build costs seconds per invocation, little per tenant",
+    )
 
     dagster_home: Path | None = _setting(
         "DAGSTER_HOME",

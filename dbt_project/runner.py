@@ -1,18 +1,22 @@
-"""Run the dbt project for one tenant or for all, in-process through `dbtRunner`.
+"""Run the dbt project for a batch of tenants or for all, in-process through `dbtRunner`.
 
-One build serves one tenant: the vars `tenant_id` and `raw_schema` select its raw data and
-its slice of the shared marts. The connection comes from `core.db.resolve_database_url()`
+One build serves a batch of tenants: the var `tenants` ((tenant id, raw schema) pairs)
+selects their raw data and their slices of the shared marts; a batch of one is the
+single-tenant build. The connection comes from `core.db.resolve_database_url()`
 (exported as the XENO_DB_* variables that `profiles.yml` reads), so dbt, dlt and the API
 always agree on the database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import shutil
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +33,13 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent
 PROFILES_DIR = PROJECT_DIR.parent
 MART_MODELS = tuple(sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").glob("*.sql")))
+# The nil tenant over a raw schema that never exists: a build of nothing (parsing, docs).
 NO_TENANT = uuid.UUID(int=0)
 BOOTSTRAP_SCHEMA = "shopify_bootstrap"
 # pg_advisory_lock key serialising the first creation of the shared mart tables.
 MARTS_LOCK_KEY = 0x58454E4F_0004  # "XENO" + issue 4
+# (tenant id, raw schema) pairs built together by one dbt invocation.
+Batch = Sequence[tuple[uuid.UUID, str]]
 
 
 class TransformError(RuntimeError):
@@ -41,7 +48,8 @@ class TransformError(RuntimeError):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Outcome of one tenant's build."""
+    """Outcome of one tenant's build; `seconds` is the wall time until it was known (a
+    tenant of a batch shares its batch's time)."""
 
     tenant_id: uuid.UUID
     success: bool
@@ -104,17 +112,32 @@ def invoke(args: Sequence[str], *, url: str, work_dir: Path) -> dbtRunnerResult:
         return dbtRunner().invoke(command)
 
 
-def _work_dir(tenant_id: uuid.UUID) -> Path:
-    """Per-tenant dbt target folder: partial parsing survives between a tenant's builds."""
-    return get_settings().data_dir / "dbt" / tenant_id.hex
+def _work_dir(batch: Batch) -> Path:
+    """dbt target folder of a build: per tenant for a single tenant (partial parsing survives
+    between its builds: dbt re-parses whenever --vars change), per tenant set otherwise."""
+    if len(batch) <= 1:
+        tenant_id = batch[0][0] if batch else NO_TENANT
+        return get_settings().data_dir / "dbt" / tenant_id.hex
+    key = hashlib.sha256(",".join(sorted(str(t) for t, _ in batch)).encode()).hexdigest()
+    return get_settings().data_dir / "dbt" / "batches" / key[:16]
+
+
+def batch_vars(tenants: Batch, full_refresh: bool = False) -> str:
+    """The `--vars` of a build of `tenants` ((tenant id, raw schema) pairs) in one dbt run."""
+    return json.dumps(
+        {
+            "tenants": [
+                {"tenant_id": str(tenant_id), "raw_schema": raw_schema}
+                for tenant_id, raw_schema in tenants
+            ],
+            "full_refresh": full_refresh,
+        }
+    )
 
 
 def tenant_vars(tenant_id: uuid.UUID, raw_schema: str, full_refresh: bool = False) -> str:
-    """The `--vars` of a build of `tenant_id` over its raw schema."""
-    return (
-        f'{{"tenant_id": "{tenant_id}", "raw_schema": "{raw_schema}", '
-        f'"full_refresh": {"true" if full_refresh else "false"}}}'
-    )
+    """The `--vars` of a build of one tenant: a batch of one."""
+    return batch_vars([(tenant_id, raw_schema)], full_refresh)
 
 
 def failures(result: dbtRunnerResult) -> list[str]:
@@ -143,9 +166,10 @@ def missing_marts(url: str) -> list[str]:
 def ensure_marts(url: str) -> None:
     """Create missing mart tables, empty, exactly once even with concurrent builds.
 
-    Two tenant builds must never both try to create a shared table; so the first creation
-    is a separate `dbt run` for no tenant (the nil UUID) over a raw schema that does not
-    exist, which yields empty tables, serialised by an advisory lock.
+    Two builds must never both try to create a shared table; so the first creation is a
+    separate `dbt run` for an empty batch (every staging view is then an empty typed
+    relation, so the tables come out empty with their indexes), serialised by an
+    advisory lock.
     """
     if not missing_marts(url):
         return
@@ -154,16 +178,70 @@ def ensure_marts(url: str) -> None:
         try:
             if missing := missing_marts(url):
                 log.info("creating mart tables: %s", ", ".join(missing))
-                result = invoke(
-                    ["run", "--vars", tenant_vars(NO_TENANT, BOOTSTRAP_SCHEMA, False)],
-                    url=url,
-                    work_dir=_work_dir(NO_TENANT),
-                )
+                result = invoke(["run", "--vars", batch_vars([])], url=url, work_dir=_work_dir([]))
                 if not result.success:
                     reasons = "; ".join(failures(result))
                     raise TransformError(f"creating the marts failed: {reasons}")
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (MARTS_LOCK_KEY,))
+
+
+def build_tenants(
+    batch: Batch,
+    *,
+    full_refresh: bool = False,
+    command: str = "build",
+    extra_args: Sequence[str] = (),
+    url: str | None = None,
+) -> list[BuildResult]:
+    """Build (run and test) the slices of every mart of a batch of tenants in one dbt run.
+
+    One invocation costs seconds whatever the batch's size, so batches are what makes
+    many small tenants affordable. A failed run is retried split in halves, down to
+    single tenants: the healthy tenants still build, and each failed result names the
+    tenant's own failing nodes. Slices are replaced per tenant, so the rebuild of a
+    half is idempotent.
+    """
+    url = url or db.resolve_database_url()
+    started = time.monotonic()
+    ensure_marts(url)
+
+    def run(part: Batch) -> dbtRunnerResult:
+        args = [command, "--vars", batch_vars(part, full_refresh)]
+        if command == "build":
+            # Unit tests check the SQL logic, not the tenants' data: CI runs them once.
+            args += ["--exclude-resource-type", "unit_test"]
+        work_dir = _work_dir(part)
+        try:
+            return invoke([*args, *extra_args], url=url, work_dir=work_dir)
+        finally:
+            if len(part) > 1:  # a tenant set rarely recurs: no parse cache worth keeping
+                shutil.rmtree(work_dir, ignore_errors=True)
+
+    return _build_halving(list(batch), run, url, started)
+
+
+def _build_halving(
+    batch: list[tuple[uuid.UUID, str]],
+    run: Callable[[Batch], dbtRunnerResult],
+    url: str,
+    started: float,
+) -> list[BuildResult]:
+    """One dbt run of `batch`; on failure, each half again (see build_tenants)."""
+    if not batch:
+        return []
+    result = run(batch)
+    if result.success:
+        record_builds(url, [tenant_id for tenant_id, _ in batch])
+    if result.success or len(batch) == 1:
+        seconds = time.monotonic() - started
+        reasons = [] if result.success else failures(result)
+        return [BuildResult(t, result.success, seconds, reasons) for t, _ in batch]
+    log.warning("build of %d tenants failed; building each half on its own", len(batch))
+    half = len(batch) // 2
+    return _build_halving(batch[:half], run, url, started) + _build_halving(
+        batch[half:], run, url, started
+    )
 
 
 def build_tenant(
@@ -175,43 +253,47 @@ def build_tenant(
     extra_args: Sequence[str] = (),
     url: str | None = None,
 ) -> BuildResult:
-    """Build (run and test) one tenant's slice of every mart."""
-    url = url or db.resolve_database_url()
-    started = time.monotonic()
-    ensure_marts(url)
-    args = [command, "--vars", tenant_vars(tenant_id, raw_schema, full_refresh)]
-    if command == "build":
-        # Unit tests check the SQL logic, not the tenant's data: CI runs them once.
-        args += ["--exclude-resource-type", "unit_test"]
-    result = invoke([*args, *extra_args], url=url, work_dir=_work_dir(tenant_id))
-    if result.success:
-        record_build(url, tenant_id)
-    return BuildResult(
-        tenant_id=tenant_id,
-        success=result.success,
-        seconds=time.monotonic() - started,
-        failures=[] if result.success else failures(result),
+    """Build (run and test) one tenant's slice of every mart: a batch of one."""
+    (result,) = build_tenants(
+        [(tenant_id, raw_schema)],
+        full_refresh=full_refresh,
+        command=command,
+        extra_args=extra_args,
+        url=url,
     )
+    return result
 
 
-def record_build(url: str, tenant_id: uuid.UUID) -> None:
-    """Note when the tenant's marts last changed: the API's dashboard cache keys on it."""
+def record_builds(url: str, tenant_ids: Sequence[uuid.UUID]) -> None:
+    """Note when the tenants' marts last changed: the API's dashboard cache keys on it."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "insert into app.mart_builds (tenant_id) select id from app.tenants where id = %s "
+            "insert into app.mart_builds (tenant_id) "
+            "select id from app.tenants where id = any(%s) "
             "on conflict (tenant_id) do update set built_at = now()",
-            (tenant_id,),
+            (list(tenant_ids),),
         )
 
 
-def build_all(*, full_refresh: bool = False, url: str | None = None) -> Iterator[BuildResult]:
-    """Build every tenant of the registry in turn; a failure does not stop the others."""
+def record_build(url: str, tenant_id: uuid.UUID) -> None:
+    """record_builds of one tenant (Dagster records each partition it built)."""
+    record_builds(url, [tenant_id])
+
+
+def build_all(
+    *, full_refresh: bool = False, url: str | None = None, batch_size: int | None = None
+) -> Iterator[BuildResult]:
+    """Build every tenant of the registry, TRANSFORM_BATCH_SIZE tenants per dbt run; a
+    failed tenant does not stop the others."""
     url = url or db.resolve_database_url()
+    size = batch_size or get_settings().transform_batch_size
     with db.transaction() as conn:
-        registry = tenants.list_all(conn)
-    for tenant in registry:
+        registry = [(tenant.id, tenant.raw_schema) for tenant in tenants.list_all(conn)]
+    for first in range(0, len(registry), size):
+        batch = registry[first : first + size]
         try:
-            yield build_tenant(tenant.id, tenant.raw_schema, full_refresh=full_refresh, url=url)
-        except Exception as exc:  # reported per tenant; the others still run
-            log.exception("transform of tenant %s failed", tenant.id)
-            yield BuildResult(tenant.id, False, 0.0, [f"{type(exc).__name__}: {exc}"])
+            yield from build_tenants(batch, full_refresh=full_refresh, url=url)
+        except Exception as exc:  # reported per tenant; the other batches still run
+            log.exception("transform of %d tenants failed", len(batch))
+            for tenant_id, _ in batch:
+                yield BuildResult(tenant_id, False, 0.0, [f"{type(exc).__name__}: {exc}"])

@@ -1,12 +1,24 @@
-{% macro raw_relation(table_name) -%}
-    {#- The tenant's raw table, or none when the store never produced it (dlt only creates
-        a table once it has rows). `source()` keeps the lineage either way. -#}
-    {%- set declared = source('shopify', table_name) -%}
-    {%- if not execute -%}
-        {{ return(none) }}
+{% macro raw_catalog(table_names) -%}
+    {#- {raw_schema: {table: [columns]}} of the batch's raw schemas, for the given tables,
+        in one catalog query (dlt only creates a table once it has rows, and a column once
+        it has a non-null value). -#}
+    {%- set schemas = batch_tenants() | map(attribute='raw_schema') | list -%}
+    {%- set found = {} -%}
+    {%- if execute and schemas -%}
+        {%- set rows = run_query(
+            "select n.nspname, c.relname, a.attname"
+            ~ " from pg_catalog.pg_class c"
+            ~ " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+            ~ " join pg_catalog.pg_attribute a on a.attrelid = c.oid"
+            ~ "   and a.attnum > 0 and not a.attisdropped"
+            ~ " where c.relkind in ('r', 'p', 'v', 'f', 'i')"
+            ~ "   and n.nspname in ('" ~ schemas | join("', '") ~ "')"
+            ~ "   and c.relname in ('" ~ table_names | join("', '") ~ "')") -%}
+        {%- for schema, table, column in rows.rows -%}
+            {%- do found.setdefault(schema, {}).setdefault(table, []).append(column) -%}
+        {%- endfor -%}
     {%- endif -%}
-    {{ return(adapter.get_relation(
-        database=declared.database, schema=declared.schema, identifier=declared.identifier)) }}
+    {{ return(found) }}
 {%- endmacro %}
 
 
@@ -22,35 +34,48 @@
 
 
 {% macro raw_select(table_name, columns) -%}
-    {#- `select <each column cast to its type> from <raw table>`, keeping raw names.
-        Missing table: an empty relation of the same shape. Extra raw columns: ignored.
-        Every raw table may carry `_xeno_deleted_at` (webhook deletions); it is always
-        selected so staging can flag deleted rows. -#}
-    {%- set relation = raw_relation(table_name) -%}
-    {%- set present = [] -%}
-    {%- if relation is not none -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
-            {%- do present.append(column.name) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {#- The union over the batch's tenants of `select '<tenant>'::uuid as tenant_id, <each
+        column cast to its type> from <raw_schema>.<table>`, keeping raw names. A tenant
+        without the table contributes nothing; no table at all gives an empty relation of
+        the same shape; extra raw columns are ignored. Every raw table may carry
+        `_xeno_deleted_at` (webhook deletions); it is always selected so staging can flag
+        deleted rows. `source()` keeps the lineage. -#}
+    {%- set declared = source('shopify', table_name) -%}
     {%- set wanted = {} -%}
     {%- do wanted.update(columns) -%}
     {%- do wanted.update({'_xeno_deleted_at': 'timestamptz'}) -%}
+    {%- set catalog = raw_catalog([table_name]) -%}
+    {%- set branches = [] -%}
+    {%- for tenant in batch_tenants() if table_name in catalog.get(tenant.raw_schema, {}) -%}
+        {%- set present = catalog[tenant.raw_schema][table_name] -%}
+        {%- set branch -%}
     select
-    {%- for name, type in wanted.items() %}
-        {{ column_or_null(present, name, type) }} as {{ adapter.quote(name) }}{{ "," if not loop.last }}
-    {%- endfor %}
-    from
-    {%- if relation is not none %} {{ relation }}
-    {%- else %} (select) as no_raw_table where false
-    {%- endif %}
+        '{{ tenant.tenant_id }}'::uuid as tenant_id
+        {%- for name, type in wanted.items() %},
+        {{ column_or_null(present, name, type) }} as {{ adapter.quote(name) }}
+        {%- endfor %}
+    from {{ adapter.quote(tenant.raw_schema) }}.{{ adapter.quote(table_name) }}
+        {%- endset -%}
+        {%- do branches.append(branch) -%}
+    {%- endfor -%}
+    {%- if branches -%}
+        {{ branches | join('\n    union all') }}
+    {%- else %}
+    select
+        null::uuid as tenant_id
+        {%- for name, type in wanted.items() %},
+        null::{{ type }} as {{ adapter.quote(name) }}
+        {%- endfor %}
+    where false
+    {%- endif -%}
 {%- endmacro %}
 
 
 {% macro index_raw_tables() -%}
-    {#- on-run-start: index what staging joins and filters on (dlt creates no indexes).
-        Child tables are looked up by root or parent id; root tables are filtered by load
-        id, with the same numeric expression staging selects so the planner can use it. -#}
+    {#- on-run-start: index what staging joins and filters on (dlt creates no indexes), in
+        every raw schema of the batch. Child tables are looked up by root or parent id; root
+        tables are filtered by load id, with the same numeric expression staging selects so
+        the planner can use it. Only missing indexes are created (one catalog query). -#}
     {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
     {%- set lookups = {
         'orders': '_dlt_load_id',
@@ -62,15 +87,20 @@
         'abandoned_checkouts__line_items': '_dlt_root_id',
         'products__variants': '_dlt_root_id',
     } -%}
-    {%- set statements = ['select 1'] -%}
+    {%- set names = {} -%}
     {%- for table, column in lookups.items() -%}
-        {%- set relation = raw_relation(table) -%}
-        {%- if relation is not none -%}
+        {%- do names.update({table: 'xeno_' ~ table ~ '_' ~ column | trim('_')}) -%}
+    {%- endfor -%}
+    {%- set catalog = raw_catalog(names.keys() | list + names.values() | list) -%}
+    {%- set statements = ['select 1'] -%}
+    {%- for tenant in batch_tenants() -%}
+        {%- set present = catalog.get(tenant.raw_schema, {}) -%}
+        {%- for table, column in lookups.items() if table in present and names[table] not in present -%}
             {%- set key = adapter.quote(column) ~ ('::numeric' if column == '_dlt_load_id' else '') -%}
             {%- do statements.append(
-                'create index if not exists ' ~ adapter.quote('xeno_' ~ table ~ '_' ~ column | trim('_'))
-                ~ ' on ' ~ relation ~ ' ((' ~ key ~ '))') -%}
-        {%- endif -%}
+                'create index if not exists ' ~ adapter.quote(names[table]) ~ ' on '
+                ~ adapter.quote(tenant.raw_schema) ~ '.' ~ adapter.quote(table) ~ ' ((' ~ key ~ '))') -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}
 {%- endmacro %}

@@ -1,20 +1,15 @@
 {#- Per-tenant slices of the shared marts.
 
-    Every mart row carries `tenant_id`; a tenant build replaces exactly that tenant's rows.
-    Marts are `incremental` with the `tenant_slice` strategy:
-      - without `meta.slice_key`: the tenant's whole slice is deleted and re-inserted;
-      - with `meta.slice_key` (columns): only the tenant's rows whose key occurs in this
-        run's result are replaced. The model selects the keys that changed since its
-        watermark (`changed_since_watermark`). A key that must disappear (a deleted order,
-        a customer-day left without counted orders) is emitted as a tombstone row
-        (`tombstone_column`): it deletes the old row and is not inserted.
-    `var('full_refresh')` makes every model reprocess and replace the tenant's whole slice.
+    Every mart row carries `tenant_id`; a build replaces exactly its batch's rows (see
+    batch.sql). Marts are `incremental` with the `tenant_slice` strategy:
+      - without `meta.slice_key`: the batch's whole slices are deleted and re-inserted;
+      - with `meta.slice_key` (columns): only rows whose (tenant_id, key) occurs in this
+        run's result are replaced. The model selects the keys that changed since each
+        tenant's watermark (`changed_since_watermark`). A key that must disappear (a
+        deleted order, a customer-day left without counted orders) is emitted as a
+        tombstone row (`tombstone_column`): it deletes the old row and is not inserted.
+    `var('full_refresh')` makes every model reprocess and replace the batch's whole slices.
 -#}
-
-{% macro tenant_id() -%}
-    '{{ var("tenant_id") | replace("'", "''") }}'::uuid
-{%- endmacro %}
-
 
 {% macro full_refresh_requested() -%}
     {{ return(var('full_refresh') in [true, 'true', 'True', 1, '1']) }}
@@ -22,21 +17,34 @@
 
 
 {% macro watermark_applies() -%}
-    {#- True when only rows loaded after the model's watermark need processing. -#}
+    {#- True when only rows loaded after the model's watermarks need processing. -#}
     {{ return(is_incremental() and not full_refresh_requested()) }}
 {%- endmacro %}
 
 
-{% macro changed_since_watermark(load_id) -%}
-    {#- Condition: the row's load id is newer than any this tenant's slice already holds
+{% macro changed_since_watermark(load_id, tenant_column='tenant_id') -%}
+    {#- Condition: the row's load id is newer than any its tenant's slice already holds
         (always true in a full build). Load ids are dlt's `_dlt_load_id`, as numeric.
-        The watermark is read first and inlined as a literal, so the planner sees how few
-        rows qualify and uses the raw load-id index instead of scanning everything. -#}
+        The watermarks are read first (one query for the batch) and inlined as literals in
+        a CASE on the tenant: each raw schema's branch of the staging union has a constant
+        tenant_id, so the planner folds the CASE to `load_id > <literal>`, sees how few rows
+        qualify and uses the raw load-id index instead of scanning everything. -#}
+    {%- set watermarks = {} -%}
     {%- if watermark_applies() and execute -%}
         {%- set found = run_query(
-            "select max(_dlt_load_id) from " ~ this ~ " where tenant_id = " ~ tenant_id()) -%}
-        {%- set watermark = found.columns[0].values()[0] -%}
-        {{ load_id }} > {{ watermark if watermark is not none else -1 }}
+            "select batch.tenant_id::text, (select max(_dlt_load_id) from " ~ this
+            ~ " where tenant_id = batch.tenant_id) from unnest(array[" ~ tenant_literals()
+            ~ "]) as batch(tenant_id)") -%}
+        {%- for tenant_id, watermark in found.rows if watermark is not none -%}
+            {%- do watermarks.update({tenant_id: watermark}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if watermarks -%}
+        {{ load_id }} > case {{ tenant_column }}
+        {%- for tenant_id, watermark in watermarks.items() %}
+            when '{{ tenant_id }}'::uuid then {{ watermark }}
+        {%- endfor %}
+            else -1 end
     {%- else -%}
         true
     {%- endif -%}
@@ -73,9 +81,10 @@
         {%- set slice_key = [slice_key] -%}
     {%- endif -%}
     delete from {{ target }}
-    where tenant_id = {{ tenant_id() }}
+    where {{ in_batch() }}
     {%- if slice_key and not full_refresh_requested() %}
-      and ({{ slice_key | join(', ') }}) in (select {{ slice_key | join(', ') }} from {{ source }})
+      and (tenant_id, {{ slice_key | join(', ') }})
+          in (select tenant_id, {{ slice_key | join(', ') }} from {{ source }})
     {%- endif %};
 
     insert into {{ target }} ({{ columns }})

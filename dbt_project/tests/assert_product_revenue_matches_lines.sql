@@ -1,23 +1,23 @@
 -- Product revenue sums to the order lines: per product, the all-time mart, the per-day
 -- mart and the lines of counted orders agree on quantity and revenue.
 with lines as (
-    select product_key, sum(quantity) as quantity, sum(net_amount) as revenue
+    select tenant_id, product_key, sum(quantity) as quantity, sum(net_amount) as revenue
     from {{ ref('fct_order_lines') }}
-    where tenant_id = {{ tenant_id() }} and is_counted
-    group by product_key
+    where {{ in_batch() }} and is_counted
+    group by tenant_id, product_key
 ),
 
 daily as (
-    select product_key, sum(quantity) as quantity, sum(revenue) as revenue
+    select tenant_id, product_key, sum(quantity) as quantity, sum(revenue) as revenue
     from {{ ref('product_revenue_daily') }}
-    where tenant_id = {{ tenant_id() }}
-    group by product_key
+    where {{ in_batch() }}
+    group by tenant_id, product_key
 ),
 
 all_time as (
-    select product_key, quantity, revenue
+    select tenant_id, product_key, quantity, revenue
     from {{ ref('product_revenue') }}
-    where tenant_id = {{ tenant_id() }}
+    where {{ in_batch() }}
 ),
 
 compared as (

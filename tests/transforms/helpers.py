@@ -117,3 +117,57 @@ def mart_snapshot(url: str, tenant_id: uuid.UUID) -> dict[str, list[tuple]]:
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def mart_figures(url: str, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """A tenant's headline figures from the marts, shaped like `truth_figures`."""
+    days = query(
+        url,
+        "select date, order_count, gross_sales, discounts, refunds, total_revenue, net_revenue "
+        "from marts.revenue_daily where tenant_id = %s and order_count > 0",
+        tenant_id,
+    )
+    products = query(
+        url,
+        "select product_id, product_title, quantity, revenue from marts.product_revenue "
+        "where tenant_id = %s",
+        tenant_id,
+    )
+    customers = query(
+        url,
+        "select customer_id, orders_count, lifetime_spend from marts.dim_customers "
+        "where tenant_id = %s and orders_count > 0",
+        tenant_id,
+    )
+    return {
+        "days": {
+            r["date"].isoformat(): (r["order_count"], *(money(v) for v in list(r.values())[2:]))
+            for r in days
+        },
+        "products": {
+            r["product_id"]: (r["product_title"], r["quantity"], money(r["revenue"]))
+            for r in products
+        },
+        "customers": {
+            r["customer_id"]: (r["orders_count"], money(r["lifetime_spend"])) for r in customers
+        },
+    }
+
+
+def truth_figures(expected: dict[str, Any]) -> dict[str, Any]:
+    """The simulator's truth in the shape of `mart_figures`."""
+    figures = ("gross_sales", "discounts", "refunds", "total_revenue", "net_revenue")
+    return {
+        "days": {
+            d["date"]: (d["orders"], *(money(d[k]) for k in figures))
+            for d in expected["revenue_by_day"]
+        },
+        "products": {
+            p["product_id"]: (p["title"], p["quantity"], money(p["revenue"]))
+            for p in expected["revenue_by_product"]
+        },
+        "customers": {
+            c["customer_id"]: (c["orders"], money(c["spend"]))
+            for c in expected["revenue_by_customer"]
+        },
+    }

@@ -1,5 +1,6 @@
 -- One row per checkout with its cart as JSON (the API's `data.cart`) and the buyer.
 select
+    checkouts.tenant_id,
     checkouts.checkout_id,
     checkouts.checkout_dlt_id,
     checkouts.token,
@@ -42,5 +43,6 @@ left join lateral (
             order by line.line_position
         ) as items
     from {{ ref('stg_checkout_lines') }} as line
-    where line.checkout_dlt_id = checkouts.checkout_dlt_id
+    where line.tenant_id = checkouts.tenant_id
+      and line.checkout_dlt_id = checkouts.checkout_dlt_id
 ) as cart on true

@@ -7,12 +7,14 @@ with lines as (
         coalesce((
             select sum(allocation.amount)
             from {{ ref('stg_order_line_discount_allocations') }} as allocation
-            where allocation.order_line_dlt_id = lines.order_line_dlt_id
+            where allocation.tenant_id = lines.tenant_id
+              and allocation.order_line_dlt_id = lines.order_line_dlt_id
         ), 0) as discount_amount
     from {{ ref('stg_order_lines') }} as lines
 )
 
 select
+    tenant_id,
     order_dlt_id,
     order_line_id,
     order_line_dlt_id,

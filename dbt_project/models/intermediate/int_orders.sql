@@ -1,6 +1,7 @@
 -- One row per order (deleted ones included, flagged, so incremental marts can remove
 -- them) with the revenue components of docs/metrics.md.
 select
+    orders.tenant_id,
     orders.order_id,
     orders.order_dlt_id,
     orders.order_name,
@@ -43,12 +44,14 @@ left join lateral (
         sum(line.quantity) as item_quantity,
         sum(line.gross_amount) as gross_sales
     from {{ ref('stg_order_lines') }} as line
-    where line.order_dlt_id = orders.order_dlt_id
+    where line.tenant_id = orders.tenant_id
+      and line.order_dlt_id = orders.order_dlt_id
 ) as lines on true
 left join lateral (
     select sum(transaction.amount) as refunded
     from {{ ref('stg_order_refund_transactions') }} as transaction
-    where transaction.order_dlt_id = orders.order_dlt_id
+    where transaction.tenant_id = orders.tenant_id
+      and transaction.order_dlt_id = orders.order_dlt_id
       and transaction.kind = 'refund'
       and transaction.status = 'success'
 ) as refunds on true

@@ -9,7 +9,7 @@
 
 -- Checkouts from the abandoned-checkouts list, recovered or not, with the cart as JSON.
 select
-    {{ tenant_id() }} as tenant_id,
+    tenant_id,
     checkout_id,
     token,
     created_at,

@@ -10,7 +10,7 @@
 -- orders loaded since the watermark are recomputed (from fct_orders, already updated in
 -- this build); a customer-day left without counted orders is removed.
 with affected as (
-    select distinct customer_id, order_date
+    select distinct tenant_id, customer_id, order_date
     from {{ ref('stg_orders') }}
     where customer_id is not null
       and {{ changed_since_watermark('_dlt_load_id') }}
@@ -18,6 +18,7 @@ with affected as (
 
 totals as (
     select
+        orders.tenant_id,
         orders.customer_id,
         orders.order_date,
         count(*) filter (where orders.is_counted) as order_count,
@@ -29,14 +30,15 @@ totals as (
         max(orders._dlt_load_id) as _dlt_load_id
     from {{ ref('fct_orders') }} as orders
     inner join affected
-        on affected.customer_id = orders.customer_id
+        on affected.tenant_id = orders.tenant_id
+        and affected.customer_id = orders.customer_id
         and affected.order_date = orders.order_date
-    where orders.tenant_id = {{ tenant_id() }}
-    group by orders.customer_id, orders.order_date
+    where {{ in_batch('orders.tenant_id') }}
+    group by orders.tenant_id, orders.customer_id, orders.order_date
 )
 
 select
-    {{ tenant_id() }} as tenant_id,
+    affected.tenant_id,
     affected.customer_id,
     affected.order_date,
     coalesce(totals.order_count, 0) as order_count,
@@ -49,6 +51,7 @@ select
     {{ tombstone_column('coalesce(totals.order_count, 0) = 0') }}
 from affected
 left join totals
-    on totals.customer_id = affected.customer_id
+    on totals.tenant_id = affected.tenant_id
+    and totals.customer_id = affected.customer_id
     and totals.order_date = affected.order_date
 where {{ unless_tombstone('coalesce(totals.order_count, 0) = 0') }}

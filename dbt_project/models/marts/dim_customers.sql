@@ -9,13 +9,14 @@
 
 -- Every customer of the store: those in the customer list, plus any seen only on orders
 -- (described by their latest order's copy). Lifetime figures follow docs/metrics.md.
--- Recomputed only for customers whose record or orders were loaded since the watermark.
+-- Recomputed only for customers whose record or orders were loaded since their tenant's
+-- watermark.
 with affected as (
-    select customer_id
+    select tenant_id, customer_id
     from {{ ref('stg_customers') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
     union
-    select customer_id
+    select tenant_id, customer_id
     from {{ ref('stg_orders') }}
     where customer_id is not null
       and {{ changed_since_watermark('_dlt_load_id') }}
@@ -24,31 +25,39 @@ with affected as (
 listed as (
     select customers.*
     from {{ ref('stg_customers') }} as customers
-    inner join affected on affected.customer_id = customers.customer_id
+    inner join affected
+        on affected.tenant_id = customers.tenant_id
+        and affected.customer_id = customers.customer_id
     where not customers.is_deleted
 ),
 
 from_orders as (
-    select distinct on (orders.customer_id)
+    select distinct on (orders.tenant_id, orders.customer_id)
+        orders.tenant_id,
         orders.customer_id,
         orders.customer_email,
         orders.customer_first_name,
         orders.customer_last_name
     from {{ ref('stg_orders') }} as orders
-    inner join affected on affected.customer_id = orders.customer_id
+    inner join affected
+        on affected.tenant_id = orders.tenant_id
+        and affected.customer_id = orders.customer_id
     where not orders.is_deleted
-    order by orders.customer_id, orders.created_at desc, orders.order_id desc
+    order by orders.tenant_id, orders.customer_id, orders.created_at desc, orders.order_id desc
 ),
 
 customer_orders as (
     select orders.*
     from {{ ref('fct_orders') }} as orders
-    inner join affected on affected.customer_id = orders.customer_id
-    where orders.tenant_id = {{ tenant_id() }}
+    inner join affected
+        on affected.tenant_id = orders.tenant_id
+        and affected.customer_id = orders.customer_id
+    where {{ in_batch('orders.tenant_id') }}
 ),
 
 lifetime as (
     select
+        tenant_id,
         customer_id,
         count(*) filter (where is_counted) as orders_count,
         coalesce(sum(total_revenue) filter (where is_counted), 0) as total_revenue,
@@ -58,22 +67,23 @@ lifetime as (
         max(order_date) filter (where is_counted) as last_order_date,
         max(_dlt_load_id) as _dlt_load_id
     from customer_orders
-    group by customer_id
+    group by tenant_id, customer_id
 ),
 
 first_orders as (
-    select distinct on (customer_id)
+    select distinct on (tenant_id, customer_id)
+        tenant_id,
         customer_id,
         order_id as first_order_id,
         created_at as first_order_at,
         order_date as first_order_date
     from customer_orders
     where is_counted
-    order by customer_id, created_at, order_id
+    order by tenant_id, customer_id, created_at, order_id
 )
 
 select
-    {{ tenant_id() }} as tenant_id,
+    affected.tenant_id,
     affected.customer_id,
     coalesce(listed.email, from_orders.customer_email) as email,
     coalesce(listed.first_name, from_orders.customer_first_name) as first_name,
@@ -101,8 +111,14 @@ select
     greatest(listed._dlt_load_id, lifetime._dlt_load_id) as _dlt_load_id
     {{ tombstone_column('listed.customer_id is null and from_orders.customer_id is null') }}
 from affected
-left join listed on listed.customer_id = affected.customer_id
-left join from_orders on from_orders.customer_id = affected.customer_id
-left join lifetime on lifetime.customer_id = affected.customer_id
-left join first_orders on first_orders.customer_id = affected.customer_id
+left join listed
+    on listed.tenant_id = affected.tenant_id and listed.customer_id = affected.customer_id
+left join from_orders
+    on from_orders.tenant_id = affected.tenant_id
+    and from_orders.customer_id = affected.customer_id
+left join lifetime
+    on lifetime.tenant_id = affected.tenant_id and lifetime.customer_id = affected.customer_id
+left join first_orders
+    on first_orders.tenant_id = affected.tenant_id
+    and first_orders.customer_id = affected.customer_id
 where {{ unless_tombstone('listed.customer_id is null and from_orders.customer_id is null') }}

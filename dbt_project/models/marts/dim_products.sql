@@ -8,6 +8,7 @@
 -- or 0 for the "Custom items" member that groups custom line items (no product).
 with listed as (
     select
+        products.tenant_id,
         products.product_id,
         products.title,
         products.handle,
@@ -24,21 +25,25 @@ with listed as (
     left join lateral (
         select count(*) as variant_count, min(price) as min_price, max(price) as max_price
         from {{ ref('stg_product_variants') }} as variant
-        where variant.product_dlt_id = products.product_dlt_id
+        where variant.tenant_id = products.tenant_id
+          and variant.product_dlt_id = products.product_dlt_id
     ) as variants on true
     where not products.is_deleted
 ),
 
 sold as (
-    select product_key, min(title) as title, min(vendor) as vendor
-    from {{ ref('fct_order_lines') }}
-    where tenant_id = {{ tenant_id() }}
-      and product_key not in (select product_id from listed)
-    group by product_key
+    select lines.tenant_id, lines.product_key, min(lines.title) as title, min(lines.vendor) as vendor
+    from {{ ref('fct_order_lines') }} as lines
+    where {{ in_batch('lines.tenant_id') }}
+      and not exists (
+          select 1 from listed
+          where listed.tenant_id = lines.tenant_id and listed.product_id = lines.product_key
+      )
+    group by lines.tenant_id, lines.product_key
 )
 
 select
-    {{ tenant_id() }} as tenant_id,
+    tenant_id,
     product_id as product_key,
     product_id,
     title,
@@ -59,7 +64,7 @@ from listed
 union all
 
 select
-    {{ tenant_id() }} as tenant_id,
+    tenant_id,
     product_key,
     nullif(product_key, 0) as product_id,
     case

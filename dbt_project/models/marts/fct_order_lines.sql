@@ -13,7 +13,7 @@
 -- (null line columns) so its old lines are deleted too. Lines are looked up per changed
 -- order (lateral), through the raw root-id index.
 {% set columns %}
-    {{ tenant_id() }} as tenant_id,
+    orders.tenant_id,
     lines.order_line_id,
     orders.order_id,
     lines.line_position,
@@ -38,7 +38,7 @@
 {% endset %}
 
 with changed_orders as (
-    select order_id, order_dlt_id, order_date, created_at, is_counted, is_deleted, _dlt_load_id
+    select tenant_id, order_id, order_dlt_id, order_date, created_at, is_counted, is_deleted, _dlt_load_id
     from {{ ref('int_orders') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
 )
@@ -47,7 +47,8 @@ select {{ columns }} {{ tombstone_column('orders.is_deleted') }}
 from changed_orders as orders
 cross join lateral (
     select * from {{ ref('int_order_lines') }} as line
-    where line.order_dlt_id = orders.order_dlt_id
+    where line.tenant_id = orders.tenant_id
+      and line.order_dlt_id = orders.order_dlt_id
 ) as lines
 where {{ unless_tombstone('orders.is_deleted') }}
 
@@ -59,6 +60,7 @@ from changed_orders as orders
 left join {{ ref('int_order_lines') }} as lines on false
 where not exists (
     select 1 from {{ ref('stg_order_lines') }} as line
-    where line.order_dlt_id = orders.order_dlt_id
+    where line.tenant_id = orders.tenant_id
+      and line.order_dlt_id = orders.order_dlt_id
 )
 {% endif %}

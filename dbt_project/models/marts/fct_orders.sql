@@ -8,9 +8,9 @@
     ],
 ) }}
 
--- Orders loaded since this tenant's watermark replace their previous version.
+-- Orders loaded since their tenant's watermark replace their previous version.
 select
-    {{ tenant_id() }} as tenant_id,
+    tenant_id,
     order_id,
     order_name,
     order_number,

@@ -9,22 +9,27 @@
 -- Product revenue per product per order date, over lines of counted orders. Only the
 -- product-days touched by orders loaded since the watermark are recomputed.
 with changed_orders as (
-    select order_dlt_id, order_date
+    select tenant_id, order_dlt_id, order_date
     from {{ ref('stg_orders') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
 ),
 
 affected as (
-    select distinct coalesce(lines.product_id, 0) as product_key, changed_orders.order_date
+    select distinct
+        changed_orders.tenant_id,
+        coalesce(lines.product_id, 0) as product_key,
+        changed_orders.order_date
     from changed_orders
     cross join lateral (
         select line.product_id from {{ ref('stg_order_lines') }} as line
-        where line.order_dlt_id = changed_orders.order_dlt_id
+        where line.tenant_id = changed_orders.tenant_id
+          and line.order_dlt_id = changed_orders.order_dlt_id
     ) as lines
 ),
 
 totals as (
     select
+        lines.tenant_id,
         lines.product_key,
         lines.order_date,
         count(distinct lines.order_id) filter (where lines.is_counted) as order_count,
@@ -35,14 +40,15 @@ totals as (
         max(lines._dlt_load_id) as _dlt_load_id
     from {{ ref('fct_order_lines') }} as lines
     inner join affected
-        on affected.product_key = lines.product_key
+        on affected.tenant_id = lines.tenant_id
+        and affected.product_key = lines.product_key
         and affected.order_date = lines.order_date
-    where lines.tenant_id = {{ tenant_id() }}
-    group by lines.product_key, lines.order_date
+    where {{ in_batch('lines.tenant_id') }}
+    group by lines.tenant_id, lines.product_key, lines.order_date
 )
 
 select
-    {{ tenant_id() }} as tenant_id,
+    affected.tenant_id,
     affected.product_key,
     affected.order_date,
     coalesce(totals.order_count, 0) as order_count,
@@ -54,6 +60,7 @@ select
     {{ tombstone_column('coalesce(totals.order_count, 0) = 0') }}
 from affected
 left join totals
-    on totals.product_key = affected.product_key
+    on totals.tenant_id = affected.tenant_id
+    and totals.product_key = affected.product_key
     and totals.order_date = affected.order_date
 where {{ unless_tombstone('coalesce(totals.order_count, 0) = 0') }}

@@ -4,24 +4,33 @@
     ],
 ) }}
 
--- One row per day from the shop's first order through today (shop time), zeros on days
--- without counted orders. Recomputed whole per tenant: it is a single pass over the
--- tenant's orders fact and a few hundred output rows.
+-- One row per tenant per day from the shop's first order through today (shop time), zeros
+-- on days without counted orders. Recomputed whole per tenant: it is a single pass over
+-- the tenant's orders fact and a few hundred output rows.
 with orders as (
-    select * from {{ ref('fct_orders') }} where tenant_id = {{ tenant_id() }}
+    select * from {{ ref('fct_orders') }} where {{ in_batch() }}
 ),
 
 days as (
-    select generate_series(
-        min(order_date),
-        greatest(max(order_date), (now() at time zone {{ shop_timezone() }})::date),
+    select bounds.tenant_id, day::date as date
+    from (
+        select tenant_id, min(order_date) as first_date, max(order_date) as last_date
+        from orders
+        group by tenant_id
+    ) as bounds
+    left join {{ ref('stg_shop') }} as shop on shop.tenant_id = bounds.tenant_id
+    cross join lateral generate_series(
+        bounds.first_date,
+        greatest(
+            bounds.last_date, (now() at time zone coalesce(shop.iana_timezone, 'UTC'))::date
+        ),
         interval '1 day'
-    )::date as date
-    from orders
+    ) as day
 ),
 
 daily as (
     select
+        tenant_id,
         order_date as date,
         count(*) as order_count,
         count(*) filter (where is_guest) as guest_order_count,
@@ -35,18 +44,18 @@ daily as (
         sum(net_revenue) as net_revenue
     from orders
     where is_counted
-    group by order_date
+    group by tenant_id, order_date
 ),
 
 new_customers as (
-    select first_order_date as date, count(*) as new_customer_count
+    select tenant_id, first_order_date as date, count(*) as new_customer_count
     from {{ ref('dim_customers') }}
-    where tenant_id = {{ tenant_id() }} and first_order_date is not null
-    group by first_order_date
+    where {{ in_batch() }} and first_order_date is not null
+    group by tenant_id, first_order_date
 )
 
 select
-    {{ tenant_id() }} as tenant_id,
+    days.tenant_id,
     days.date,
     coalesce(daily.order_count, 0) as order_count,
     coalesce(daily.guest_order_count, 0) as guest_order_count,
@@ -61,5 +70,6 @@ select
     coalesce(daily.net_revenue, 0) as net_revenue,
     daily.total_revenue / nullif(daily.order_count, 0) as average_order_value
 from days
-left join daily on daily.date = days.date
-left join new_customers on new_customers.date = days.date
+left join daily on daily.tenant_id = days.tenant_id and daily.date = days.date
+left join new_customers
+    on new_customers.tenant_id = days.tenant_id and new_customers.date = days.date

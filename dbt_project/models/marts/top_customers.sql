@@ -5,22 +5,26 @@
     ],
 ) }}
 
--- The tenant's best customers of all time: rank by lifetime spend, ties by customer id.
-select
-    tenant_id,
-    row_number() over (order by lifetime_spend desc, customer_id) as rank,
-    customer_id,
-    email,
-    first_name,
-    last_name,
-    orders_count,
-    total_revenue,
-    refunds,
-    lifetime_spend,
-    first_order_date,
-    last_order_date
-from {{ ref('dim_customers') }}
-where tenant_id = {{ tenant_id() }}
-  and orders_count > 0
-order by lifetime_spend desc, customer_id
-limit {{ var('top_customers_limit') | int }}
+-- Each tenant's best customers of all time: rank by lifetime spend, ties by customer id.
+select *
+from (
+    select
+        tenant_id,
+        row_number() over (
+            partition by tenant_id order by lifetime_spend desc, customer_id
+        ) as rank,
+        customer_id,
+        email,
+        first_name,
+        last_name,
+        orders_count,
+        total_revenue,
+        refunds,
+        lifetime_spend,
+        first_order_date,
+        last_order_date
+    from {{ ref('dim_customers') }}
+    where {{ in_batch() }}
+      and orders_count > 0
+) as ranked
+where rank <= {{ var('top_customers_limit') | int }}

@@ -16,6 +16,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     _dlt_id as checkout_line_dlt_id,
     _dlt_root_id as checkout_dlt_id,
     _dlt_list_idx as line_position,

@@ -24,6 +24,7 @@ with raw as (
 )
 
 select
+    raw.tenant_id,
     id as checkout_id,
     _dlt_id as checkout_dlt_id,
     token,
@@ -34,7 +35,7 @@ select
     customer__first_name as customer_first_name,
     customer__last_name as customer_last_name,
     created_at,
-    {{ local_date('created_at') }} as created_date,
+    {{ local_date('raw.created_at', 'shop.iana_timezone') }} as created_date,
     updated_at,
     completed_at,
     closed_at,
@@ -47,3 +48,6 @@ select
     _xeno_deleted_at is not null as is_deleted,
     _dlt_load_id
 from raw
+-- Each tenant's local dates in its own shop's time zone.
+left join (select tenant_id, iana_timezone from {{ ref('stg_shop') }}) as shop
+    on shop.tenant_id = raw.tenant_id

@@ -22,6 +22,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as customer_id,
     email,
     first_name,

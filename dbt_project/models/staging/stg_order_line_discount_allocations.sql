@@ -9,6 +9,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     _dlt_id as allocation_dlt_id,
     _dlt_parent_id as order_line_dlt_id,
     _dlt_root_id as order_dlt_id,

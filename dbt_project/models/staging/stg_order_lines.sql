@@ -18,6 +18,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as order_line_id,
     _dlt_id as order_line_dlt_id,
     _dlt_root_id as order_dlt_id,

@@ -14,6 +14,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as transaction_id,
     _dlt_id as transaction_dlt_id,
     _dlt_root_id as order_dlt_id,

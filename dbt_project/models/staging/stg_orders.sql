@@ -31,6 +31,7 @@ with raw as (
 )
 
 select
+    raw.tenant_id,
     id as order_id,
     _dlt_id as order_dlt_id,
     name as order_name,
@@ -41,7 +42,7 @@ select
     customer__first_name as customer_first_name,
     customer__last_name as customer_last_name,
     created_at,
-    {{ local_date('created_at') }} as order_date,
+    {{ local_date('raw.created_at', 'shop.iana_timezone') }} as order_date,
     updated_at,
     processed_at,
     cancelled_at,
@@ -61,3 +62,6 @@ select
     coalesce(total_price, 0) as total_price,
     _dlt_load_id
 from raw
+-- Each tenant's local dates in its own shop's time zone.
+left join (select tenant_id, iana_timezone from {{ ref('stg_shop') }}) as shop
+    on shop.tenant_id = raw.tenant_id

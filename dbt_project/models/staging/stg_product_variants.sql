@@ -13,6 +13,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as variant_id,
     _dlt_root_id as product_dlt_id,
     product_id,

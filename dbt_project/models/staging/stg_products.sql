@@ -16,6 +16,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as product_id,
     _dlt_id as product_dlt_id,
     title,

@@ -11,6 +11,7 @@ with raw as (
 )
 
 select
+    tenant_id,
     id as shop_id,
     name as shop_name,
     coalesce(myshopify_domain, domain) as shop_domain,

@@ -1,0 +1,105 @@
+"""Batches: several tenants built by one dbt invocation, each exactly as if built alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbt_project import runner
+from simulator.shop import ShopSpec
+from tests.transforms.helpers import mart_figures, mart_snapshot, query, truth_figures
+
+pytestmark = pytest.mark.slow
+
+# Different currencies (JPY without minor unit) and time zones (Kolkata +05:30, Los
+# Angeles with daylight saving, Tokyo), so a tenant's local dates never leak into another's.
+BATCH = (
+    ShopSpec(name="tx-batch-jpy", seed=61, currency="JPY", orders=150, days=60),
+    ShopSpec(name="tx-batch-inr", seed=62, currency="INR", orders=150, days=90),
+    ShopSpec(
+        name="tx-batch-eur", seed=63, currency="EUR", timezone="America/Los_Angeles", orders=150
+    ),
+)
+
+
+def line_order(order_id: int, price: str) -> dict:
+    return {
+        "id": order_id,
+        "created_at": "2024-05-01T10:00:00Z",
+        "test": False,
+        "total_price": price,
+        "customer": {"id": 5, "email": "same@example.com"},
+        "line_items": [{"id": order_id * 10, "price": price, "quantity": 1, "product_id": 9}],
+    }
+
+
+@pytest.fixture(scope="module")
+def batch(make_tenant):
+    """Three stores loaded, then built together in one dbt invocation."""
+    tenants = [make_tenant(spec) for spec in BATCH]
+    for tenant in tenants:
+        tenant.load_store()
+    results = runner.build_tenants([(t.id, t.raw_schema) for t in tenants], url=tenants[0].url)
+    assert [(r.tenant_id, r.success, r.failures) for r in results] == [
+        (t.id, True, []) for t in tenants
+    ]
+    return tenants
+
+
+def test_each_tenant_of_a_batch_equals_its_truth(batch):
+    for tenant in batch:
+        assert mart_figures(tenant.url, tenant.id) == truth_figures(tenant.truth()), tenant.shop
+
+
+def test_a_batch_build_equals_building_each_tenant_alone(batch):
+    together = {tenant.id: mart_snapshot(tenant.url, tenant.id) for tenant in batch}
+    for tenant in batch:
+        tenant.build(full_refresh=True)
+    assert {tenant.id: mart_snapshot(tenant.url, tenant.id) for tenant in batch} == together
+
+
+def test_tenants_sharing_shopify_ids_stay_apart(make_tenant):
+    """Shopify ids are unique per shop only: the same order, line and customer ids in two
+    tenants of one batch never mix."""
+    first, second = make_tenant(), make_tenant()
+    first.load(orders=[line_order(1, "10.00")])
+    second.load(orders=[line_order(1, "25.00")])
+    results = runner.build_tenants(
+        [(first.id, first.raw_schema), (second.id, second.raw_schema)], url=first.url
+    )
+    assert all(r.success for r in results), [r.failures for r in results]
+    for tenant, spend in ((first, "10.00"), (second, "25.00")):
+        rows = query(
+            tenant.url,
+            "select c.orders_count, c.lifetime_spend, p.revenue from marts.dim_customers c "
+            "join marts.product_revenue p using (tenant_id) where tenant_id = %s",
+            tenant.id,
+        )
+        assert [(r["orders_count"], str(r["lifetime_spend"]), str(r["revenue"])) for r in rows] == [
+            (1, spend, spend)
+        ]
+
+
+def test_a_broken_tenant_does_not_stop_its_batch(make_tenant):
+    good = [make_tenant(), make_tenant(), make_tenant()]
+    broken = make_tenant()
+    for n, tenant in enumerate(good, start=1):
+        tenant.load(orders=[line_order(n, f"{n}.00")])
+    broken.load(orders=[line_order(4, "not money")])
+    batch = [good[0], broken, good[1], good[2]]
+    results = runner.build_tenants([(t.id, t.raw_schema) for t in batch], url=broken.url)
+    assert [r.tenant_id for r in results] == [t.id for t in batch]
+    outcome = {r.tenant_id: r for r in results}
+    assert not outcome[broken.id].success
+    assert any("not money" in failure for failure in outcome[broken.id].failures)
+    for n, tenant in enumerate(good, start=1):
+        assert outcome[tenant.id].success and not outcome[tenant.id].failures
+        rows = query(
+            tenant.url, "select total_revenue from marts.fct_orders where tenant_id = %s", tenant.id
+        )
+        assert [str(r["total_revenue"]) for r in rows] == [f"{n}.00"]
+    built = query(
+        broken.url,
+        "select tenant_id from app.mart_builds where tenant_id = any(%s)",
+        [t.id for t in batch],
+    )
+    assert {r["tenant_id"] for r in built} == {t.id for t in good}
