@@ -59,7 +59,7 @@
         {%- do branches.append(branch) -%}
     {%- endfor -%}
     {%- if branches -%}
-        {{ branches | join('\n    union all') }}
+        {{ branches | join('\n    union all\n    ') }}
     {%- else %}
     select
         null::uuid as tenant_id
