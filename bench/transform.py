@@ -1,12 +1,14 @@
 """Benchmark of the transforms: full build of a 1,000,000-order tenant, then a rebuild
-after 1% new and updated orders.
+after 1% new and updated orders; and a batch of small tenants built by one dbt invocation
+against the same tenants built one by one.
 
 Raw data is generated set-based in SQL (`generate_series`) straight into the shapes dlt
 gives the Shopify REST JSON (money as varchar, nested lists as child tables linked by
 `_dlt_root_id`/`_dlt_parent_id`): generating and normalising a million orders through
 the simulator and dlt would take many minutes and measure dlt, not dbt.
 
-    uv run python -m bench.transform [--orders 1000000]
+    uv run python -m bench.transform [--orders 1000000] [--tenants 50 --tenant-orders 300]
+        [--only large|batch]
 
 Prints JSON lines {"bench": "transform", "metric": ..., "value": ..., "unit": ...}.
 """
@@ -20,7 +22,7 @@ import uuid
 
 import psycopg
 
-from core import db
+from core import db, migrate
 from dbt_project import runner
 
 LOAD_1, LOAD_2 = "1717200000.000001", "1717286400.000002"
@@ -99,8 +101,9 @@ select b.i, '#' || b.i, 'buyer' || b.i || '@example.com', b.created_at, b.create
     case when b.i %% 33 = 0 then b.created_at + interval '1 hour' end, b.i %% 67 = 0, 'paid',
     'USD', l.gross::text, l.discount::text, (l.gross - l.discount)::text, '0.00',
     (l.gross - l.discount + 5)::text, '5.00',
-    case when b.i %% 8 = 0 then null else 1 + (b.i * 31) %% 333333 end,
-    'c' || (1 + (b.i * 31) %% 333333) || '@example.com', 'First', 'Last', %(load)s, b.dlt_id
+    case when b.i %% 8 = 0 then null else 1 + (b.i * 31) %% %(customers)s end,
+    'c' || (1 + (b.i * 31) %% %(customers)s) || '@example.com', 'First', 'Last', %(load)s,
+    b.dlt_id
 from batch b
 join (
     select _dlt_root_id, sum(price::numeric * quantity) as gross,
@@ -118,7 +121,7 @@ insert into {raw}.customers
 select c, 'c' || c || '@example.com', 'First', 'Last' || c, 'enabled',
     %(anchor)s::timestamptz - interval '400 days', %(anchor)s::timestamptz - interval '400 days',
     %(load)s, 'c' || c
-from generate_series(1, 333333) as c;
+from generate_series(1, %(customers)s) as c;
 insert into {raw}.products
 select p, 'Product ' || p, 'product-' || p, 'Vendor', 'Thing', 'active',
     %(anchor)s::timestamptz - interval '500 days', %(anchor)s::timestamptz - interval '500 days',
@@ -133,7 +136,7 @@ select k, md5(k::text), 'k' || k || '@example.com',
     %(anchor)s::timestamptz - ((k * 104729) %% (365 * 86400)) * interval '1 second',
     case when k %% 7 = 0 then %(anchor)s::timestamptz - ((k * 104729) %% (365 * 86400))
         * interval '1 second' + interval '1 day' end,
-    'USD', '20.00', '20.00', case when k %% 2 = 0 then 1 + k %% 333333 end,
+    'USD', '20.00', '20.00', case when k %% 2 = 0 then 1 + k %% %(customers)s end,
     'c' || k || '@example.com', 'First', 'Last', %(load)s, 'k' || k
 from generate_series(1::bigint, %(checkouts)s::bigint) as k;
 insert into {raw}.abandoned_checkouts__line_items
@@ -170,53 +173,55 @@ def timed(conn: psycopg.Connection, sql: str, **params: object) -> float:
     return time.monotonic() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=1_000_000)
-    args = parser.parse_args()
-    admin = db.local_admin_url()
-    if admin is None:
-        raise SystemExit("needs a local PostgreSQL on 127.0.0.1:5432")
-    url = db.create_database(admin, "xeno_bench_transform", drop_first=True)
+def generate(conn: psycopg.Connection, raw: str, orders: int) -> float:
+    """A tenant's raw schema with `orders` orders (a third as many customers); seconds."""
+    anchor = "2024-06-01T00:00:00Z"
+    customers = max(orders // 3, 1)
+    conn.execute(SCHEMA_SQL.format(raw=raw))
+    seconds = timed(
+        conn,
+        STATIC_SQL.format(raw=raw),
+        load=LOAD_1,
+        anchor=anchor,
+        checkouts=orders // 4,
+        customers=customers,
+    )
+    return seconds + timed(
+        conn,
+        ORDERS_SQL.format(raw=raw),
+        load=LOAD_1,
+        anchor=anchor,
+        first=1,
+        last=orders,
+        customers=customers,
+    )
+
+
+def large(url: str, orders: int) -> None:
+    """Full build of one large tenant, then the rebuild after 1% new and updated orders."""
     tenant = uuid.uuid4()
     raw = f"shopify_{tenant.hex}"
-    anchor = "2024-06-01T00:00:00Z"
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
-        conn.execute(SCHEMA_SQL.format(raw=raw))
-        seconds = timed(
-            conn,
-            STATIC_SQL.format(raw=raw),
-            load=LOAD_1,
-            anchor=anchor,
-            checkouts=args.orders // 4,
-        )
-        seconds += timed(
-            conn,
-            ORDERS_SQL.format(raw=raw),
-            load=LOAD_1,
-            anchor=anchor,
-            first=1,
-            last=args.orders,
-        )
+        seconds = generate(conn, raw, orders)
         conn.execute("vacuum analyze")
     emit("raw_generate", round(seconds, 1), "s")
-    emit("orders", args.orders, "count")
+    emit("orders", orders, "count")
 
-    runner.ensure_marts(url)  # first creation of the shared tables, not part of a build
     full = runner.build_tenant(tenant, raw, url=url)
     assert full.success, full.failures
     emit("full_build", round(full.seconds, 2), "s")
 
-    new = args.orders // 200
+    new = orders // 200
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
-        timed(conn, UPDATE_SQL.format(raw=raw), load=LOAD_2, anchor=anchor)
+        timed(conn, UPDATE_SQL.format(raw=raw), load=LOAD_2, anchor="2024-06-01T00:00:00Z")
         timed(
             conn,
             ORDERS_SQL.format(raw=raw),
             load=LOAD_2,
-            anchor=anchor,
-            first=args.orders + 1,
-            last=args.orders + new,
+            anchor="2024-06-01T00:00:00Z",
+            first=orders + 1,
+            last=orders + new,
+            customers=max(orders // 3, 1),
         )
         conn.execute("analyze")
     rebuild = runner.build_tenant(tenant, raw, url=url)
@@ -224,6 +229,52 @@ def main() -> None:
     emit("changed_orders", new * 2, "count")
     emit("rebuild_after_1pct", round(rebuild.seconds, 2), "s")
     emit("rebuild_to_full_ratio", round(rebuild.seconds / full.seconds, 3), "ratio")
+
+
+def batch(url: str, tenants: int, orders: int, alone: int = 5) -> None:
+    """`tenants` small tenants built by one dbt invocation (first build, then a rebuild
+    without new data, as a daily cycle of quiet stores), against `alone` of them built
+    one by one."""
+    batch = [(tenant, f"shopify_{tenant.hex}") for tenant in (uuid.uuid4() for _ in range(tenants))]
+    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        for _, raw in batch:
+            generate(conn, raw, orders)
+        conn.execute("vacuum analyze")
+    emit("batch_tenants", tenants, "count")
+    emit("batch_tenant_orders", orders, "count")
+    for phase in ("first", "again"):
+        started = time.monotonic()
+        results = runner.build_tenants(batch, url=url)
+        seconds = time.monotonic() - started
+        assert all(r.success for r in results), [r.failures for r in results if not r.success]
+        emit(f"batch_build_{phase}", round(seconds, 2), "s")
+        emit(f"batch_seconds_per_tenant_{phase}", round(seconds / tenants, 3), "s")
+    started = time.monotonic()
+    for tenant, raw in batch[:alone]:
+        result = runner.build_tenant(tenant, raw, url=url)
+        assert result.success, result.failures
+    single = (time.monotonic() - started) / alone
+    emit("single_seconds_per_tenant_again", round(single, 3), "s")
+    emit("batch_speedup", round(single * tenants / seconds, 1), "ratio")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=50)
+    parser.add_argument("--tenant-orders", type=int, default=300)
+    parser.add_argument("--only", choices=("large", "batch"))
+    args = parser.parse_args()
+    admin = db.local_admin_url()
+    if admin is None:
+        raise SystemExit("needs a local PostgreSQL on 127.0.0.1:5432")
+    url = db.create_database(admin, "xeno_bench_transform", drop_first=True)
+    migrate.upgrade(url)  # the marts' post-hook secures them with the app schema's function
+    runner.ensure_marts(url)  # first creation of the shared tables, not part of a build
+    if args.only != "batch":
+        large(url, args.orders)
+    if args.only != "large":
+        batch(url, args.tenants, args.tenant_orders)
 
 
 if __name__ == "__main__":

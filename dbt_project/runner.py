@@ -68,8 +68,9 @@ def dbt_env(url: str, marts_schema: str | None = None) -> dict[str, str]:
         "XENO_DB_NAME": _dbname(url),
         "XENO_MARTS_SCHEMA": marts_schema or os.environ.get("XENO_MARTS_SCHEMA", "marts"),
         # libpq session options for dbt's connections: JIT compilation costs more than it
-        # saves on these short statements (~1 s per large statement).
-        "PGOPTIONS": "-c jit=off",
+        # saves on these short statements (~1 s per large statement); a whole-tenant build
+        # sorts and hashes millions of rows, which spill to disk at the default 4 MB.
+        "PGOPTIONS": "-c jit=off -c work_mem=128MB",
     }
 
 

@@ -1,6 +1,6 @@
 {% macro raw_catalog(table_names) -%}
-    {#- {raw_schema: {table: [columns]}} of the batch's raw schemas, for the given tables,
-        in one catalog query (dlt only creates a table once it has rows, and a column once
+    {#- {raw_schema: {table: [columns]}} of the batch's raw schemas, for the given tables
+        (or indexes), in one catalog query (dlt only creates a table once it has rows, and a column once
         it has a non-null value). -#}
     {%- set schemas = batch_tenants() | map(attribute='raw_schema') | list -%}
     {%- set found = {} -%}
@@ -59,7 +59,7 @@
         {%- do branches.append(branch) -%}
     {%- endfor -%}
     {%- if branches -%}
-        {{ branches | join('\n    union all\n    ') }}
+        {{ branches | join('\n    union all\n') }}
     {%- else %}
     select
         null::uuid as tenant_id
@@ -75,31 +75,39 @@
     {#- on-run-start: index what staging joins and filters on (dlt creates no indexes), in
         every raw schema of the batch. Child tables are looked up by root or parent id; root
         tables are filtered by load id, with the same numeric expression staging selects so
-        the planner can use it. Only missing indexes are created (one catalog query). -#}
+        the planner can use it; customers are looked up by id and orders by customer (the
+        customers an incremental build recomputes). Only missing indexes are created (one
+        catalog query). -#}
     {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
-    {%- set lookups = {
-        'orders': '_dlt_load_id',
-        'customers': '_dlt_load_id',
-        'abandoned_checkouts': '_dlt_load_id',
-        'orders__line_items': '_dlt_root_id',
-        'orders__line_items__discount_allocations': '_dlt_parent_id',
-        'orders__refunds__transactions': '_dlt_root_id',
-        'abandoned_checkouts__line_items': '_dlt_root_id',
-        'products__variants': '_dlt_root_id',
-    } -%}
+    {%- set lookups = [
+        ('orders', '_dlt_load_id'),
+        ('orders', 'customer__id'),
+        ('customers', '_dlt_load_id'),
+        ('customers', 'id'),
+        ('abandoned_checkouts', '_dlt_load_id'),
+        ('orders__line_items', '_dlt_root_id'),
+        ('orders__line_items__discount_allocations', '_dlt_parent_id'),
+        ('orders__refunds__transactions', '_dlt_root_id'),
+        ('abandoned_checkouts__line_items', '_dlt_root_id'),
+        ('products__variants', '_dlt_root_id'),
+    ] -%}
     {%- set names = {} -%}
-    {%- for table, column in lookups.items() -%}
-        {%- do names.update({table: 'xeno_' ~ table ~ '_' ~ column | trim('_')}) -%}
+    {%- for table, column in lookups -%}
+        {%- do names.update({(table, column): 'xeno_' ~ table ~ '_' ~ column | trim('_')}) -%}
     {%- endfor -%}
-    {%- set catalog = raw_catalog(names.keys() | list + names.values() | list) -%}
+    {%- set tables = lookups | map(attribute=0) | unique | list -%}
+    {%- set catalog = raw_catalog(tables + names.values() | list) -%}
     {%- set statements = ['select 1'] -%}
     {%- for tenant in batch_tenants() -%}
         {%- set present = catalog.get(tenant.raw_schema, {}) -%}
-        {%- for table, column in lookups.items() if table in present and names[table] not in present -%}
-            {%- set key = adapter.quote(column) ~ ('::numeric' if column == '_dlt_load_id' else '') -%}
-            {%- do statements.append(
-                'create index if not exists ' ~ adapter.quote(names[table]) ~ ' on '
-                ~ adapter.quote(tenant.raw_schema) ~ '.' ~ adapter.quote(table) ~ ' ((' ~ key ~ '))') -%}
+        {%- for table, column in lookups -%}
+            {%- set name = names[(table, column)] -%}
+            {%- if column in present.get(table, []) and name not in present -%}
+                {%- set key = adapter.quote(column) ~ ('::numeric' if column == '_dlt_load_id' else '') -%}
+                {%- do statements.append(
+                    'create index if not exists ' ~ adapter.quote(name) ~ ' on '
+                    ~ adapter.quote(tenant.raw_schema) ~ '.' ~ adapter.quote(table) ~ ' ((' ~ key ~ '))') -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}

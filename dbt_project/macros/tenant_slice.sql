@@ -51,6 +51,15 @@
 {%- endmacro %}
 
 
+{% macro build_id() -%}
+    {#- `_xeno_build_id` of every mart row: the dbt invocation that wrote it. Data tests of
+        marts look only at the rows their own build wrote (`__this_build__` in
+        dbt_project.yml): slices are replaced by key, so those are the only rows a build
+        can have made wrong, and a rebuild after a few changes tests a few rows. -#}
+    '{{ invocation_id }}'::uuid
+{%- endmacro %}
+
+
 {% macro tombstone_column(condition) -%}
     {#- In incremental runs, `, <condition> as _xeno_tombstone` (see the strategy). -#}
     {%- if execute and not config.meta_get('tombstones') -%}

@@ -27,6 +27,8 @@ ANCHOR = datetime(2024, 6, 1, tzinfo=UTC)
 ROOT_RESOURCES = ("customers", "products", "orders", "checkouts")
 # Raw table names where ingestion's differ from the simulator's resource names.
 RAW_TABLE = {"checkouts": "abandoned_checkouts"}
+# Mart columns saying which load and which build wrote a row, not what the row says.
+BOOKKEEPING = {"_dlt_load_id", "_xeno_build_id"}
 _names = itertools.count(1)
 
 
@@ -105,12 +107,12 @@ def query(url: str, sql: str, *params: Any, **named: Any) -> list[dict[str, Any]
 
 
 def mart_snapshot(url: str, tenant_id: uuid.UUID) -> dict[str, list[tuple]]:
-    """Every mart row of one tenant, sorted, without load bookkeeping columns."""
+    """Every mart row of one tenant, sorted, without the bookkeeping columns."""
     snapshot = {}
     for model in runner.MART_MODELS:
         rows = query(url, f"select * from marts.{model} where tenant_id = %s", tenant_id)
         snapshot[model] = sorted(
-            tuple(sorted((k, str(v)) for k, v in r.items() if k != "_dlt_load_id")) for r in rows
+            tuple(sorted((k, str(v)) for k, v in r.items() if k not in BOOKKEEPING)) for r in rows
         )
     return snapshot
 

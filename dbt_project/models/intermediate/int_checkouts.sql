@@ -27,22 +27,20 @@ select
     checkouts.is_deleted,
     checkouts._dlt_load_id
 from {{ ref('stg_checkouts') }} as checkouts
-left join lateral (
-    select
-        count(*) as line_count,
-        sum(line.quantity) as item_quantity,
-        jsonb_agg(
-            jsonb_build_object(
-                'title', line.title,
-                'variant_title', line.variant_title,
-                'quantity', line.quantity,
-                'price', line.price,
-                'product_id', line.product_id,
-                'variant_id', line.variant_id
-            )
-            order by line.line_position
-        ) as items
-    from {{ ref('stg_checkout_lines') }} as line
-    where line.tenant_id = checkouts.tenant_id
-      and line.checkout_dlt_id = checkouts.checkout_dlt_id
-) as cart on true
+{{ join_children(
+    'cart', 'checkouts', ref('stg_checkout_lines'), 'checkout_dlt_id', 'checkout_dlt_id',
+    "count(*) as line_count,
+    sum(child.quantity) as item_quantity,
+    jsonb_agg(
+        jsonb_build_object(
+            'title', child.title,
+            'variant_title', child.variant_title,
+            'quantity', child.quantity,
+            'price', child.price,
+            'product_id', child.product_id,
+            'variant_id', child.variant_id
+        )
+        order by child.line_position
+    ) as items",
+    mart='abandoned_checkouts',
+) }}

@@ -1,16 +1,16 @@
 -- One row per order line with its share of the order's discounts and its net amount.
--- The discount sum is a correlated lookup (indexed by parent id) rather than a join to an
--- aggregate, so a build touching a few orders reads only their allocations.
+-- The discount sum joins the line's allocations (macros/lookups.sql: set-based for whole
+-- tenants; per line through the raw parent-id index when a build touches a few orders).
 with lines as (
     select
         lines.*,
-        coalesce((
-            select sum(allocation.amount)
-            from {{ ref('stg_order_line_discount_allocations') }} as allocation
-            where allocation.tenant_id = lines.tenant_id
-              and allocation.order_line_dlt_id = lines.order_line_dlt_id
-        ), 0) as discount_amount
+        coalesce(allocations.discount_amount, 0) as discount_amount
     from {{ ref('stg_order_lines') }} as lines
+    {{ join_children(
+        'allocations', 'lines', ref('stg_order_line_discount_allocations'),
+        'order_line_dlt_id', 'order_line_dlt_id', 'sum(child.amount) as discount_amount',
+        mart='fct_orders',
+    ) }}
 )
 
 select

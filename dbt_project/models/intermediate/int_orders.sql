@@ -1,5 +1,6 @@
 -- One row per order (deleted ones included, flagged, so incremental marts can remove
--- them) with the revenue components of docs/metrics.md.
+-- them) with the revenue components of docs/metrics.md. Lines and refunds are joined per
+-- order (macros/lookups.sql: set-based for whole tenants, per order otherwise).
 select
     orders.tenant_id,
     orders.order_id,
@@ -38,20 +39,15 @@ select
     orders.total_price - coalesce(refunds.refunded, 0) as net_revenue,
     orders._dlt_load_id
 from {{ ref('stg_orders') }} as orders
-left join lateral (
-    select
-        count(*) as line_count,
-        sum(line.quantity) as item_quantity,
-        sum(line.gross_amount) as gross_sales
-    from {{ ref('stg_order_lines') }} as line
-    where line.tenant_id = orders.tenant_id
-      and line.order_dlt_id = orders.order_dlt_id
-) as lines on true
-left join lateral (
-    select sum(transaction.amount) as refunded
-    from {{ ref('stg_order_refund_transactions') }} as transaction
-    where transaction.tenant_id = orders.tenant_id
-      and transaction.order_dlt_id = orders.order_dlt_id
-      and transaction.kind = 'refund'
-      and transaction.status = 'success'
-) as refunds on true
+{{ join_children(
+    'lines', 'orders', ref('stg_order_lines'), 'order_dlt_id', 'order_dlt_id',
+    'count(*) as line_count, sum(child.quantity) as item_quantity,
+    sum(child.gross_amount) as gross_sales',
+    mart='fct_orders',
+) }}
+{{ join_children(
+    'refunds', 'orders', ref('stg_order_refund_transactions'), 'order_dlt_id', 'order_dlt_id',
+    "sum(child.amount) filter (where child.kind = 'refund' and child.status = 'success')
+    as refunded",
+    mart='fct_orders',
+) }}

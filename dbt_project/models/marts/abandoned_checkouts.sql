@@ -4,6 +4,7 @@
         {'columns': ['tenant_id', 'checkout_id'], 'unique': true},
         {'columns': ['tenant_id', 'created_date']},
         {'columns': ['tenant_id', 'created_at']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
@@ -33,7 +34,8 @@ select
     total_tax,
     total_price,
     abandoned_checkout_url,
-    _dlt_load_id
+    _dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('is_deleted') }}
 from {{ ref('int_checkouts') }}
 where {{ changed_since_watermark('_dlt_load_id') }}

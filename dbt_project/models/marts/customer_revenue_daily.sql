@@ -3,6 +3,7 @@
     indexes=[
         {'columns': ['tenant_id', 'customer_id', 'order_date'], 'unique': true},
         {'columns': ['tenant_id', 'order_date']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
@@ -47,7 +48,8 @@ select
     coalesce(totals.total_revenue, 0) as total_revenue,
     coalesce(totals.refunds, 0) as refunds,
     coalesce(totals.net_revenue, 0) as net_revenue,
-    totals._dlt_load_id
+    totals._dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('coalesce(totals.order_count, 0) = 0') }}
 from affected
 left join totals

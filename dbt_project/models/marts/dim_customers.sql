@@ -4,6 +4,7 @@
         {'columns': ['tenant_id', 'customer_id'], 'unique': true},
         {'columns': ['tenant_id', 'lifetime_spend', 'customer_id']},
         {'columns': ['tenant_id', 'first_order_date']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
@@ -108,7 +109,8 @@ select
     first_orders.first_order_date,
     lifetime.last_order_at,
     lifetime.last_order_date,
-    greatest(listed._dlt_load_id, lifetime._dlt_load_id) as _dlt_load_id
+    greatest(listed._dlt_load_id, lifetime._dlt_load_id) as _dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('listed.customer_id is null and from_orders.customer_id is null') }}
 from affected
 left join listed

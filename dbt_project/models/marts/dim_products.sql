@@ -58,7 +58,8 @@ select
     min_price,
     max_price,
     true as is_listed,
-    false as is_custom
+    false as is_custom,
+    {{ build_id() }} as _xeno_build_id
 from listed
 
 union all
@@ -82,5 +83,6 @@ select
     null::numeric as min_price,
     null::numeric as max_price,
     false as is_listed,
-    product_key = 0 as is_custom
+    product_key = 0 as is_custom,
+    {{ build_id() }} as _xeno_build_id
 from sold

@@ -4,14 +4,16 @@
         {'columns': ['tenant_id', 'order_id']},
         {'columns': ['tenant_id', 'product_key', 'order_date']},
         {'columns': ['tenant_id', '_dlt_load_id']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
 -- depends_on: {{ ref('stg_order_lines') }}
 -- Lines of orders loaded since the watermark replace all lines of those orders. Lines of
 -- a deleted order are tombstones; an order left without any line yields one tombstone row
--- (null line columns) so its old lines are deleted too. Lines are looked up per changed
--- order (lateral), through the raw root-id index.
+-- (null line columns) so its old lines are deleted too. Lines are joined to the changed
+-- orders (macros/lookups.sql: set-based for whole tenants, else per changed order through
+-- the raw root-id index).
 {% set columns %}
     orders.tenant_id,
     lines.order_line_id,
@@ -34,7 +36,8 @@
     lines.gross_amount,
     lines.discount_amount,
     lines.net_amount,
-    orders._dlt_load_id
+    orders._dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
 {% endset %}
 
 with changed_orders as (
@@ -45,11 +48,10 @@ with changed_orders as (
 
 select {{ columns }} {{ tombstone_column('orders.is_deleted') }}
 from changed_orders as orders
-cross join lateral (
-    select * from {{ ref('int_order_lines') }} as line
-    where line.tenant_id = orders.tenant_id
-      and line.order_dlt_id = orders.order_dlt_id
-) as lines
+{{ join_children(
+    'lines', 'orders', ref('int_order_lines'), 'order_dlt_id', 'order_dlt_id', 'child.*',
+    mart='fct_order_lines', join='inner', grouped=false,
+) }}
 where {{ unless_tombstone('orders.is_deleted') }}
 
 {% if is_incremental() %}

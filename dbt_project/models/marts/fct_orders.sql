@@ -5,6 +5,7 @@
         {'columns': ['tenant_id', 'order_date']},
         {'columns': ['tenant_id', 'customer_id']},
         {'columns': ['tenant_id', '_dlt_load_id']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
@@ -40,7 +41,8 @@ select
     total_revenue,
     refunds,
     net_revenue,
-    _dlt_load_id
+    _dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('is_deleted') }}
 from {{ ref('int_orders') }}
 where {{ changed_since_watermark('_dlt_load_id') }}

@@ -37,7 +37,8 @@ select
         partition by totals.tenant_id order by totals.revenue desc, totals.product_key
     ) as revenue_rank,
     totals.first_sold_date,
-    totals.last_sold_date
+    totals.last_sold_date,
+    {{ build_id() }} as _xeno_build_id
 from totals
 left join {{ ref('dim_products') }} as products
     on products.tenant_id = totals.tenant_id

@@ -3,6 +3,7 @@
     indexes=[
         {'columns': ['tenant_id', 'product_key', 'order_date'], 'unique': true},
         {'columns': ['tenant_id', 'order_date']},
+        {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}
 
@@ -20,11 +21,10 @@ affected as (
         coalesce(lines.product_id, 0) as product_key,
         changed_orders.order_date
     from changed_orders
-    cross join lateral (
-        select line.product_id from {{ ref('stg_order_lines') }} as line
-        where line.tenant_id = changed_orders.tenant_id
-          and line.order_dlt_id = changed_orders.order_dlt_id
-    ) as lines
+    {{ join_children(
+        'lines', 'changed_orders', ref('stg_order_lines'), 'order_dlt_id', 'order_dlt_id',
+        'child.product_id', mart='product_revenue_daily', join='inner', grouped=false,
+    ) }}
 ),
 
 totals as (
@@ -56,7 +56,8 @@ select
     coalesce(totals.gross_sales, 0) as gross_sales,
     coalesce(totals.discounts, 0) as discounts,
     coalesce(totals.revenue, 0) as revenue,
-    totals._dlt_load_id
+    totals._dlt_load_id,
+    {{ build_id() }} as _xeno_build_id
     {{ tombstone_column('coalesce(totals.order_count, 0) = 0') }}
 from affected
 left join totals

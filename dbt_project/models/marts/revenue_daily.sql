@@ -68,7 +68,8 @@ select
     coalesce(daily.total_revenue, 0) as total_revenue,
     coalesce(daily.refunds, 0) as refunds,
     coalesce(daily.net_revenue, 0) as net_revenue,
-    daily.total_revenue / nullif(daily.order_count, 0) as average_order_value
+    daily.total_revenue / nullif(daily.order_count, 0) as average_order_value,
+    {{ build_id() }} as _xeno_build_id
 from days
 left join daily on daily.tenant_id = days.tenant_id and daily.date = days.date
 left join new_customers

@@ -22,7 +22,8 @@ from (
         refunds,
         lifetime_spend,
         first_order_date,
-        last_order_date
+        last_order_date,
+        {{ build_id() }} as _xeno_build_id
     from {{ ref('dim_customers') }}
     where {{ in_batch() }}
       and orders_count > 0
