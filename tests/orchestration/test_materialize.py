@@ -148,14 +148,17 @@ def batch(make_tenant, sim, database_url, tmp_path_factory):
         healthy[2]["tenant"],
     ]
     with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
-        keys = [add_partition(instance, t.id) for t in members]
-        result = defs.resolve_job_def(TENANT_SYNC_JOB.name).execute_in_process(
-            instance=instance,
-            tags={**SyncRequest("schedule").tags(), **range_tags(keys)},
-            raise_on_error=False,
-        )
+        result = run_batch(instance, [t.id for t in members], SyncRequest("schedule"))
     truths = {h["tenant"].id: sim.truth(h["shop"]["domain"]) for h in healthy}
     return result, truths, unreachable, broken
+
+
+def run_batch(instance, tenant_ids, request: SyncRequest):
+    """The job over a range of new partitions, as the daemon runs a batch's run."""
+    keys = [add_partition(instance, t) for t in tenant_ids]
+    return defs.resolve_job_def(TENANT_SYNC_JOB.name).execute_in_process(
+        instance=instance, tags={**request.tags(), **range_tags(keys)}, raise_on_error=False
+    )
 
 
 def test_batch_builds_every_healthy_tenant(batch, database_url):
@@ -193,3 +196,15 @@ def test_sync_rows_tell_the_retailer(batch, conn, database_url):
     # the sync loaded, the build failed: failed with dbt's reason, never stuck transforming
     (latest, *_) = runs.list_runs(conn, broken.id)
     assert latest.status == "failed" and latest.error.startswith("transform failed")
+
+
+def test_next_daily_batch_of_healthy_tenants_succeeds(batch, database_url, tmp_path_factory):
+    """Steady state: the same stores again, one batch, one successful dbt build."""
+    _, truths, _, _ = batch
+    with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
+        result = run_batch(instance, list(truths), SyncRequest("schedule"))
+    assert result.success
+    for tenant_id, truth in truths.items():
+        assert_marts_equal_truth(database_url, tenant_id, truth)
+        mart = partition_metadata(result, "marts/fct_orders", str(tenant_id))
+        assert "built_by" not in mart  # built by the batch's one dbt invocation, no split
