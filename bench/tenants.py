@@ -9,7 +9,7 @@ the daemon launches (job `tenant_sync`, both steps in process). A daemon-launche
 also starts a fresh process that imports the code location: measured separately and
 added to the projection once per run, i.e. amortised over the run's batch.
 
-    uv run python -m bench.tenants [--tenants 200] [--orders 300] [--batch-size 25]
+    uv run python -m bench.tenants [--tenants 200] [--orders 300] [--batch-size 50]
 
 (As a module: run as a script, `bench/simulator.py` would shadow the simulator package.)
 
@@ -159,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=25)
+    parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="runs at once (warehouse pool)")
     args = parser.parse_args()
 

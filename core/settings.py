@@ -289,7 +289,7 @@ class Settings:
     )
     orchestration_batch_size: int = _setting(
         "ORCHESTRATION_BATCH_SIZE",
-        25,
+        50,
         _positive_int,
         doc="tenants per Dagster run of the daily cycle and other bulk syncs (one dbt build "
         "per run); on-demand syncs of one tenant stay one run each",
