@@ -287,6 +287,20 @@ class Settings:
         doc="Dagster steps loading into or building the warehouse at once (the `warehouse` "
         "pool); the run queue admits twice as many runs",
     )
+    orchestration_batch_size: int = _setting(
+        "ORCHESTRATION_BATCH_SIZE",
+        50,
+        _positive_int,
+        doc="tenants per Dagster run of the daily cycle and other bulk syncs (one dbt build "
+        "per run); on-demand syncs of one tenant stay one run each",
+    )
+    orchestration_sync_threads: int = _setting(
+        "ORCHESTRATION_SYNC_THREADS",
+        4,
+        _positive_int,
+        doc="tenants of one batched Dagster run synced at once (threads: syncs wait on the "
+        "store and the database more than on the CPU)",
+    )
 
     webhook_max_body_bytes: int = _setting(
         "WEBHOOK_MAX_BODY_BYTES",

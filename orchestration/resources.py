@@ -8,8 +8,10 @@ clone; `xeno dagster ...` re-parses on every start so a changed model is never s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -22,14 +24,9 @@ from dbt_project import runner
 DBT_PROJECT = DbtProject(
     project_dir=runner.PROJECT_DIR,
     profiles_dir=runner.PROFILES_DIR,
-    # The project's configs render `var('tenant_id')`, which dbt requires on the command
-    # line: parse as the build for no tenant does.
-    prepare_project_cli_args=[
-        "parse",
-        "--quiet",
-        "--vars",
-        runner.tenant_vars(runner.NO_TENANT, runner.BOOTSTRAP_SCHEMA),
-    ],
+    # The project's configs render the batch vars, which dbt requires on the command line:
+    # parse as the build of an empty batch (the marts bootstrap) does.
+    prepare_project_cli_args=["parse", "--quiet", "--vars", runner.batch_vars([])],
 )
 
 
@@ -53,9 +50,16 @@ class Warehouse(ConfigurableResource):
     def url(self) -> str:
         return db.resolve_database_url()
 
-    def tenant(self, tenant_id: uuid.UUID) -> tenants.Tenant:
+    def tenants(self, partition_keys: Sequence[str]) -> list[tenants.Tenant]:
+        """The tenants of these partitions that still exist, in the same order."""
+        found = []
         with db.transaction() as conn:
-            return tenants.get(conn, tenant_id)
+            for key in partition_keys:
+                try:
+                    found.append(tenants.get(conn, uuid.UUID(key)))
+                except tenants.TenantNotFound:
+                    continue  # deleted since the run was requested: nothing to build
+        return found
 
     def prepare_dbt(self) -> None:
         """Create the shared mart tables if missing and point profiles.yml at the database.
@@ -67,10 +71,13 @@ class Warehouse(ConfigurableResource):
         runner.ensure_marts(url)
         os.environ.update(runner.dbt_env(url))
 
-    def dbt_target(self, tenant_id: uuid.UUID) -> Path:
-        """Per-tenant dbt target folder: dbt re-parses whenever --vars change, so a folder
-        per tenant keeps its partial-parse cache valid between that tenant's runs."""
-        return get_settings().data_dir / "dagster" / "dbt" / tenant_id.hex
+    def dbt_target(self, batch: Sequence[tenants.Tenant]) -> Path:
+        """A dbt target folder per tenant set: dbt re-parses whenever --vars change, so a
+        folder per set keeps its partial-parse cache valid between runs of the same set
+        (the daily batches repeat while the tenant registry is unchanged)."""
+        ids = "".join(t.id.hex for t in batch)
+        name = batch[0].id.hex if len(batch) == 1 else hashlib.sha256(ids.encode()).hexdigest()[:32]
+        return get_settings().data_dir / "dagster" / "dbt" / name
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,7 +1,9 @@
-"""The daily cycle: every tenant synced and transformed, one run per tenant partition.
+"""The daily cycle: every tenant synced and transformed, in batches of tenant partitions.
 
-One run per tenant (not one run for all) keeps tenants independent: a failing store
-fails only its own run, and the run queue's limits spread the runs over the warehouse.
+One run per tenant cost a run process and a dbt build per tenant (~30 s each: 8 hours for
+1,000 tenants); a run per batch of ORCHESTRATION_BATCH_SIZE contiguous partitions pays
+them once per batch. Inside a run a failing tenant is reported and never stops the
+others (assets/ingestion.py, assets/transforms.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dagster import RunRequest, ScheduleDefinition, ScheduleEvaluationContext, s
 
 from core.settings import Settings
 from orchestration.jobs import TENANT_SYNC_JOB, SyncRequest, sync_run_request
-from orchestration.partitions import TENANTS
+from orchestration.partitions import TENANTS, batches
 
 
 def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
@@ -23,13 +25,14 @@ def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
         job=TENANT_SYNC_JOB,
         cron_schedule=settings.sync_schedule_cron,
         execution_timezone=settings.sync_schedule_timezone,
-        description="Sync and transform every tenant, one run per tenant.",
+        description="Sync and transform every tenant, ORCHESTRATION_BATCH_SIZE tenants per run.",
     )
     def daily_sync(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         tick = context.scheduled_execution_time.isoformat()
-        for tenant in context.instance.get_dynamic_partitions(TENANTS.name):
+        tenants = context.instance.get_dynamic_partitions(TENANTS.name)
+        for batch in batches(tenants, set(tenants), settings.orchestration_batch_size):
             yield sync_run_request(
-                tenant, SyncRequest(trigger="schedule"), run_key=f"daily:{tick}:{tenant}"
+                batch, SyncRequest(trigger="schedule"), run_key=f"daily:{tick}:{batch[0]}"
             )
 
     return daily_sync

@@ -1,5 +1,5 @@
-"""Sensors: the tenant registry, the API's sync requests and pending webhooks, turned
-into Dagster work.
+"""Sensors: the tenant registry, the API's sync requests, pending webhooks and due
+tenant deletions, turned into Dagster work.
 
 Each sensor compares what the database holds now with what its cursor says it already
 handled, so an evaluation with nothing new yields nothing. All read `app` tables with
@@ -32,7 +32,8 @@ from orchestration.jobs import (
     SyncRequest,
     sync_run_request,
 )
-from orchestration.partitions import TENANTS
+from orchestration.partitions import TENANTS, batches
+from orchestration.purge import tenant_purge
 
 
 def _ids(cursor: str | None) -> set[str]:
@@ -69,10 +70,15 @@ def tenant_partitions(context: SensorEvaluationContext) -> SensorResult | SkipRe
         requests.append(TENANTS.build_add_request(added))
     if removed:
         requests.append(TENANTS.build_delete_request(removed))
+    # New partitions are appended in the order added: their first backfills go in batches
+    # of contiguous partitions (many at once on a first tick or a bulk import).
+    existing = context.instance.get_dynamic_partitions(TENANTS.name)
+    order = [*existing, *sorted(set(added) - set(existing))]
+    size = get_settings().orchestration_batch_size
     return SensorResult(
         run_requests=[
-            sync_run_request(t, SyncRequest(trigger="sensor"), run_key=f"backfill:{t}")
-            for t in added
+            sync_run_request(batch, SyncRequest(trigger="sensor"), run_key=f"backfill:{batch[0]}")
+            for batch in batches(order, set(added), size)
         ],
         dynamic_partitions_requests=requests,
         cursor=_cursor(registry),
@@ -101,7 +107,7 @@ def api_sync_requests(context: SensorEvaluationContext) -> SensorResult | SkipRe
     launched = _ids(context.cursor)
     runs = [
         sync_run_request(
-            str(tenant),
+            [str(tenant)],
             SyncRequest(trigger="api", sync_id=str(sync_id), full_refresh=full_refresh),
             run_key=str(sync_id),
         )
@@ -170,4 +176,49 @@ def pending_webhooks_sensor(settings: Settings) -> SensorDefinition:
 
 pending_webhooks = pending_webhooks_sensor(get_settings())
 
-SENSORS: tuple[SensorDefinition, ...] = (tenant_partitions, api_sync_requests, pending_webhooks)
+
+def due_deletions_sensor(settings: Settings) -> SensorDefinition:
+    """As often as pending_webhooks: the API's webhook worker also erases on each pass."""
+
+    @sensor(
+        name="due_deletions",
+        job=tenant_purge,
+        minimum_interval_seconds=settings.webhook_apply_interval_seconds or 60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Erases tenants whose privacy deletion is due (shop/redact, or the grace "
+        "period after app/uninstalled): a run of tenant_purge when one comes due.",
+    )
+    def due_deletions(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        """Cursor: per tenant still due, when its purge was requested. A tenant still due
+        WEBHOOKS_RETRY_AFTER_SECONDS later (its run failed) is requested again."""
+        seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        with psycopg.connect(resolve_database_url()) as conn:
+            due = [
+                str(t)
+                for (t,) in conn.execute(
+                    "select tenant_id from app.tenant_deletions where due_at <= now() "
+                    "order by tenant_id"
+                ).fetchall()
+            ]
+        now = int(time.time())
+        new = [t for t in due if now - seen.get(t, 0) >= WEBHOOKS_RETRY_AFTER_SECONDS]
+        cursor = json.dumps({t: now if t in new else seen[t] for t in due}, sort_keys=True)
+        if not new:
+            context.update_cursor(cursor)
+            return SkipReason("no tenant deletion due")
+        return SensorResult(
+            run_requests=[RunRequest(run_key=f"purge:{now}", tags={"xeno/tenants": ",".join(new)})],
+            cursor=cursor,
+        )
+
+    return due_deletions
+
+
+due_deletions = due_deletions_sensor(get_settings())
+
+SENSORS: tuple[SensorDefinition, ...] = (
+    tenant_partitions,
+    api_sync_requests,
+    pending_webhooks,
+    due_deletions,
+)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, Backoff, Definitions
+from dagster import AssetKey, BackfillPolicy, Backoff, Definitions
 
-from core.settings import load_settings
+from core.settings import get_settings, load_settings
 from orchestration.assets.ingestion import shopify_raw
 from orchestration.assets.transforms import marts
 from orchestration.definitions import defs
@@ -21,13 +21,17 @@ def test_definitions_load_and_validate():
         "tenant_partitions",
         "api_sync_requests",
         "pending_webhooks",
+        "due_deletions",
     }
-    assert repository.has_job(TENANT_WEBHOOKS_JOB.name)
+    assert repository.has_job(TENANT_WEBHOOKS_JOB.name) and repository.has_job("tenant_purge")
     assert [s.cron_schedule for s in repository.schedule_defs] == ["0 2 * * *"]
 
 
-def test_one_graph_partitioned_by_tenant():
+def test_one_graph_partitioned_by_tenant_run_in_batches():
     assert shopify_raw.partitions_def == TENANTS and marts.partitions_def == TENANTS
+    # a backfill over many tenants launches range runs of ORCHESTRATION_BATCH_SIZE
+    size = get_settings().orchestration_batch_size
+    assert shopify_raw.backfill_policy == BackfillPolicy.multi_run(size) == marts.backfill_policy
     raw = {key.to_user_string() for key in shopify_raw.keys}
     assert raw == {f"shopify/{r}" for r in ("shop", "customers", "products", "orders")} | {
         "shopify/abandoned_checkouts"
