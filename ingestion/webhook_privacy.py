@@ -245,15 +245,20 @@ def handle(
     return "applied", None
 
 
+def due_deletions(conn: psycopg.Connection) -> list[tuple[uuid.UUID, str]]:
+    """(tenant id, reason) of every scheduled deletion that is due, by tenant id."""
+    return conn.execute(
+        "select tenant_id, reason from app.tenant_deletions where due_at <= now() "
+        "order by tenant_id"
+    ).fetchall()
+
+
 def purge_due(settings: Settings | None = None) -> list[uuid.UUID]:
     """Erase every tenant whose scheduled deletion is due; their ids."""
     settings = settings or get_settings()
     erased = []
     with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
-        due = conn.execute(
-            "select tenant_id, reason from app.tenant_deletions where due_at <= now()"
-        ).fetchall()
-        for tenant_id, reason in due:
+        for tenant_id, reason in due_deletions(conn):
             with conn.transaction():
                 audit(conn, actor=ACTOR, tenant_id=tenant_id, action="tenant.erased",
                       detail={"reason": reason})  # fmt: skip

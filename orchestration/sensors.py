@@ -25,6 +25,7 @@ from dagster import (
 
 from core.db import resolve_database_url
 from core.settings import Settings, get_settings
+from ingestion import webhook_privacy
 from ingestion.webhooks import pending_by_tenant
 from orchestration.jobs import (
     TENANT_SYNC_JOB,
@@ -193,13 +194,7 @@ def due_deletions_sensor(settings: Settings) -> SensorDefinition:
         WEBHOOKS_RETRY_AFTER_SECONDS later (its run failed) is requested again."""
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         with psycopg.connect(resolve_database_url()) as conn:
-            due = [
-                str(t)
-                for (t,) in conn.execute(
-                    "select tenant_id from app.tenant_deletions where due_at <= now() "
-                    "order by tenant_id"
-                ).fetchall()
-            ]
+            due = [str(tenant) for tenant, _ in webhook_privacy.due_deletions(conn)]
         now = int(time.time())
         new = [t for t in due if now - seen.get(t, 0) >= WEBHOOKS_RETRY_AFTER_SECONDS]
         cursor = json.dumps({t: now if t in new else seen[t] for t in due}, sort_keys=True)
