@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import suppress
+from contextlib import redirect_stdout, suppress
 
 import httpx
 import psycopg
@@ -167,7 +167,8 @@ def emit(metric: str, value: float, unit: str) -> None:
 
 def prepare(orders: int) -> tuple[str, uuid.UUID, str]:
     url = bench_database("xeno_bench_api")
-    ensure_marts(url)
+    with redirect_stdout(sys.stderr):  # dbt's log: stdout stays JSON lines
+        ensure_marts(url)
     email = "bench@example.com"
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
