@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 from dbt.cli.main import dbtRunner, dbtRunnerResult
+from psycopg import sql
 
 from core import db, tenants
 from core.settings import get_settings
@@ -69,8 +70,10 @@ def dbt_env(url: str, marts_schema: str | None = None) -> dict[str, str]:
         "XENO_MARTS_SCHEMA": marts_schema or os.environ.get("XENO_MARTS_SCHEMA", "marts"),
         # libpq session options for dbt's connections: JIT compilation costs more than it
         # saves on these short statements (~1 s per large statement); a whole-tenant build
-        # sorts and hashes millions of rows, which spill to disk at the default 4 MB.
-        "PGOPTIONS": "-c jit=off -c work_mem=128MB",
+        # sorts and hashes millions of rows, which spill to disk at the default 4 MB; and
+        # the planner, misjudging joins of the views' computed keys, picks merge joins
+        # that sort millions of wide rows where a hash join takes half the time.
+        "PGOPTIONS": "-c jit=off -c work_mem=128MB -c enable_mergejoin=off",
     }
 
 
@@ -164,6 +167,25 @@ def missing_marts(url: str) -> list[str]:
     return [name for name in MART_MODELS if name not in existing]
 
 
+def tenants_without_marts(url: str, batch: Batch) -> list[uuid.UUID]:
+    """The batch's tenants with no orders in the marts yet (all of them before the marts
+    exist): their next build reads their raw data whole (macros/batch.sql
+    tenants_built_whole)."""
+    table = sql.Identifier(dbt_env(url)["XENO_MARTS_SCHEMA"], "fct_orders")
+    tenant_ids = [tenant_id for tenant_id, _ in batch]
+    with psycopg.connect(url) as conn:
+        (exists,) = conn.execute(
+            sql.SQL("select to_regclass({})").format(sql.Literal(table.as_string(conn)))
+        ).fetchone()
+        if exists is None:
+            return tenant_ids
+        query = sql.SQL(
+            "select batch.id from unnest(%s::uuid[]) with ordinality as batch(id, n) "
+            "where not exists (select from {} where tenant_id = batch.id) order by batch.n"
+        ).format(table)
+        return [tenant_id for (tenant_id,) in conn.execute(query, (tenant_ids,))]
+
+
 def ensure_marts(url: str) -> None:
     """Create missing mart tables, empty, exactly once even with concurrent builds.
 
@@ -212,6 +234,10 @@ def build_tenants(
         if command == "build":
             # Unit tests check the SQL logic, not the tenants' data: CI runs them once.
             args += ["--exclude-resource-type", "unit_test"]
+            if not full_refresh and not tenants_without_marts(url, part):
+                # Raw-contract tests read tenants built whole only (dbt_project.yml):
+                # here none, so they would cost a query each and read nothing.
+                args += ["--exclude", "tag:raw_contract"]
         work_dir = _work_dir(part)
         try:
             return invoke([*args, *extra_args], url=url, work_dir=work_dir)

@@ -25,7 +25,8 @@
 {% macro changed_since_watermark(load_id, tenant_column='tenant_id') -%}
     {#- Condition: the row's load id is newer than any its tenant's slice already holds
         (always true in a full build). Load ids are dlt's `_dlt_load_id`, as numeric.
-        The watermarks are read first (one query for the batch) and inlined as literals in
+        The watermarks are read first (one query for the batch, one probe per tenant of
+        the mart's (tenant_id, _dlt_load_id) index) and inlined as literals in
         a CASE on the tenant: each raw schema's branch of the staging union has a constant
         tenant_id, so the planner folds the CASE to `load_id > <literal>`, sees how few rows
         qualify and uses the raw load-id index instead of scanning everything. -#}
@@ -33,8 +34,7 @@
     {%- if watermark_applies() and execute -%}
         {%- set found = run_query(
             "select batch.tenant_id::text, (select max(_dlt_load_id) from " ~ this
-            ~ " where tenant_id = batch.tenant_id) from unnest(array[" ~ tenant_literals()
-            ~ "]) as batch(tenant_id)") -%}
+            ~ " where tenant_id = batch.tenant_id) from " ~ batch_rows()) -%}
         {%- for tenant_id, watermark in found.rows if watermark is not none -%}
             {%- do watermarks.update({tenant_id: watermark}) -%}
         {%- endfor -%}
@@ -101,4 +101,24 @@
     {%- if config.meta_get('tombstones') %}
     where not _xeno_tombstone
     {%- endif %}
+{%- endmacro %}
+
+
+{% macro analyze_if_grown(relation) -%}
+    {#- post-hook: fresh statistics once a slice replacement has grown the table by more
+        than a tenth since its last analyze (a first build of a large tenant, a table never
+        analysed). Downstream marts and tests join on these tables, and a stale estimate
+        picks nested loops over millions of rows; but analysing every mart after every
+        build reads ~30k rows each, seconds per build that changed a few rows (autovacuum
+        keeps up with those). Table size against relpages is exact at once, unlike the
+        cumulative statistics, which a backend reports up to a second late. -#}
+    do $$
+    begin
+        if (select pg_relation_size(oid) / current_setting('block_size')::int
+                > relpages * 1.1 + 8
+            from pg_class where oid = '{{ relation }}'::regclass) then
+            analyze {{ relation }};
+        end if;
+    end
+    $$
 {%- endmacro %}

@@ -1,13 +1,44 @@
--- Product revenue sums to the order lines: per product, the all-time mart, the per-day
--- mart and the lines of counted orders agree on quantity and revenue.
-with lines as (
-    select tenant_id, product_key, sum(quantity) as quantity, sum(net_amount) as revenue
+-- Product revenue sums to the order lines. Every product-day this build wrote, or whose
+-- lines it wrote, equals the lines of counted orders of that product and day (looked up
+-- per product-day through the lines' (tenant_id, product_key, order_date) index: a few in
+-- a rebuild, all of them in a whole-tenant build); and the all-time mart equals the sum
+-- of the per-day mart for every product of the batch.
+with checked as (
+    select tenant_id, product_key, order_date
+    from {{ ref('product_revenue_daily') }}
+    where {{ in_batch() }} and _xeno_build_id = {{ build_id() }}
+    union
+    select tenant_id, product_key, order_date
     from {{ ref('fct_order_lines') }}
-    where {{ in_batch() }} and is_counted
-    group by tenant_id, product_key
+    where {{ in_batch() }} and _xeno_build_id = {{ build_id() }} and is_counted
+),
+
+lines as (
+    select checked.tenant_id, checked.product_key, checked.order_date, sums.quantity,
+        sums.revenue
+    from checked
+    cross join lateral (
+        select sum(line.quantity) as quantity, sum(line.net_amount) as revenue
+        from {{ ref('fct_order_lines') }} as line
+        where line.tenant_id = checked.tenant_id
+          and line.product_key = checked.product_key
+          and line.order_date = checked.order_date
+          and line.is_counted
+    ) as sums
+    where sums.quantity is not null
 ),
 
 daily as (
+    select daily.tenant_id, daily.product_key, daily.order_date, daily.quantity,
+        daily.revenue
+    from {{ ref('product_revenue_daily') }} as daily
+    inner join checked
+        on checked.tenant_id = daily.tenant_id
+        and checked.product_key = daily.product_key
+        and checked.order_date = daily.order_date
+),
+
+daily_totals as (
     select tenant_id, product_key, sum(quantity) as quantity, sum(revenue) as revenue
     from {{ ref('product_revenue_daily') }}
     where {{ in_batch() }}
@@ -21,13 +52,17 @@ all_time as (
 ),
 
 compared as (
-    select 'daily' as mart, * from (select * from lines except select * from daily) as d
+    select 'daily' as mart, tenant_id, product_key, order_date, quantity, revenue
+    from (select * from lines except select * from daily) as d
     union all
-    select 'daily', * from (select * from daily except select * from lines) as d
+    select 'daily', tenant_id, product_key, order_date, quantity, revenue
+    from (select * from daily except select * from lines) as d
     union all
-    select 'all_time', * from (select * from lines except select * from all_time) as a
+    select 'all_time', tenant_id, product_key, null, quantity, revenue
+    from (select * from daily_totals except select * from all_time) as a
     union all
-    select 'all_time', * from (select * from all_time except select * from lines) as a
+    select 'all_time', tenant_id, product_key, null, quantity, revenue
+    from (select * from all_time except select * from daily_totals) as a
 )
 
 select * from compared

@@ -174,3 +174,36 @@ def test_sparse_raw_schema_with_unexpected_columns_builds(make_tenant):
         "Custom items",
         "30.00",
     )
+
+
+def test_rebuild_checks_new_raw_rows_at_the_marts(make_tenant):
+    """Staging's raw-contract tests read a tenant's raw data only while it is built whole;
+    an order loaded later without a creation time still fails the build, at the mart's
+    not-null test."""
+    tenant = make_tenant()
+    batch = [(tenant.id, tenant.raw_schema)]
+    order = {
+        "id": 1,
+        "name": "#1001",
+        "created_at": "2024-03-01T10:00:00Z",
+        "updated_at": "2024-03-01T10:00:00Z",
+        "total_price": "10.00",
+        "line_items": [{"id": 11, "title": "Thing", "price": "10.00", "quantity": 1}],
+    }
+    tenant.load(orders=[order])
+    assert runner.tenants_without_marts(tenant.url, batch) == [tenant.id]
+    tenant.build()
+    assert runner.tenants_without_marts(tenant.url, batch) == []
+
+    tenant.load(orders=[{**order, "id": 2, "name": "#1002", "created_at": None}])
+    result = runner.build_tenant(tenant.id, tenant.raw_schema, url=tenant.url)
+    assert not result.success
+    (failure,) = [f for f in result.failures if "not_null_columns_fct_orders" in f]
+    assert "1 result" in failure
+    (row,) = query(
+        tenant.url,
+        "select count(*) as nulls from marts.fct_orders "
+        "where tenant_id = %s and order_date is null",
+        tenant.id,
+    )
+    assert row["nulls"] == 1

@@ -4,6 +4,7 @@
         {'columns': ['tenant_id', 'checkout_id'], 'unique': true},
         {'columns': ['tenant_id', 'created_date']},
         {'columns': ['tenant_id', 'created_at']},
+        {'columns': ['tenant_id', '_dlt_load_id']},
         {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}

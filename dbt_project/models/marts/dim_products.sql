@@ -6,7 +6,7 @@
 
 -- Every product that is listed or was ever sold. `product_key` is the Shopify product id,
 -- or 0 for the "Custom items" member that groups custom line items (no product).
-with listed as (
+with recursive listed as (
     select
         products.tenant_id,
         products.product_id,
@@ -31,15 +31,41 @@ with listed as (
     where not products.is_deleted
 ),
 
+sold_keys (tenant_id, product_key) as (
+    -- The distinct product keys of the tenant's order lines, one index probe each through
+    -- fct_order_lines' (tenant_id, product_key, order_date) index (a loose index scan): a
+    -- tenant has thousands of products but millions of lines.
+    select batch.tenant_id, (
+        select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
+        where lines.tenant_id = batch.tenant_id
+    )
+    from {{ batch_rows() }}
+    union all
+    select keys.tenant_id, (
+        select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
+        where lines.tenant_id = keys.tenant_id and lines.product_key > keys.product_key
+    )
+    from sold_keys as keys
+    where keys.product_key is not null
+),
+
 sold as (
-    select lines.tenant_id, lines.product_key, min(lines.title) as title, min(lines.vendor) as vendor
-    from {{ ref('fct_order_lines') }} as lines
-    where {{ in_batch('lines.tenant_id') }}
+    -- Sold but not listed: custom items (key 0) and products deleted from the catalogue,
+    -- described by their lines.
+    select keys.tenant_id, keys.product_key, described.title, described.vendor
+    from sold_keys as keys
+    cross join lateral (
+        select min(lines.title) as title, min(lines.vendor) as vendor
+        from {{ ref('fct_order_lines') }} as lines
+        where lines.tenant_id = keys.tenant_id
+          and lines.product_key = keys.product_key
+          and keys.product_key <> 0
+    ) as described
+    where keys.product_key is not null
       and not exists (
           select 1 from listed
-          where listed.tenant_id = lines.tenant_id and listed.product_id = lines.product_key
+          where listed.tenant_id = keys.tenant_id and listed.product_id = keys.product_key
       )
-    group by lines.tenant_id, lines.product_key
 )
 
 select

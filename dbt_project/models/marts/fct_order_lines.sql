@@ -11,7 +11,8 @@
 -- depends_on: {{ ref('stg_order_lines') }}
 -- Lines of orders loaded since the watermark replace all lines of those orders. Lines of
 -- a deleted order are tombstones; an order left without any line yields one tombstone row
--- (null line columns) so its old lines are deleted too. Lines are joined to the changed
+-- (null line columns) so its old lines are deleted too (not needed when the build's
+-- tenants have no lines in the mart yet). Lines are joined to the changed
 -- orders (macros/lookups.sql: set-based for whole tenants, else per changed order through
 -- the raw root-id index).
 {% set columns %}
@@ -54,15 +55,18 @@ from changed_orders as orders
 ) }}
 where {{ unless_tombstone('orders.is_deleted') }}
 
-{% if is_incremental() %}
+{% if is_incremental() and not whole_tenants('fct_order_lines') %}
 union all
 
 select {{ columns }} {{ tombstone_column('true') }}
 from changed_orders as orders
 left join {{ ref('int_order_lines') }} as lines on false
 where not exists (
+    -- per changed order through the raw root-id index (`offset 0` keeps this a subplan:
+    -- as an anti join the planner hashes every line of the tenant)
     select 1 from {{ ref('stg_order_lines') }} as line
     where line.tenant_id = orders.tenant_id
       and line.order_dlt_id = orders.order_dlt_id
+    offset 0
 )
 {% endif %}

@@ -3,6 +3,7 @@
     indexes=[
         {'columns': ['tenant_id', 'product_key', 'order_date'], 'unique': true},
         {'columns': ['tenant_id', 'order_date']},
+        {'columns': ['tenant_id', '_dlt_load_id']},
         {'columns': ['tenant_id', '_xeno_build_id']},
     ],
 ) }}

@@ -5,20 +5,18 @@
 ) }}
 
 -- One row per tenant per day from the shop's first order through today (shop time), zeros
--- on days without counted orders. Recomputed whole per tenant: it is a single pass over
--- the tenant's orders fact and a few hundred output rows.
-with orders as (
-    select * from {{ ref('fct_orders') }} where {{ in_batch() }}
-),
-
-days as (
-    select bounds.tenant_id, day::date as date
-    from (
-        select tenant_id, min(order_date) as first_date, max(order_date) as last_date
-        from orders
-        group by tenant_id
+-- on days without counted orders. Recomputed whole per tenant: one grouped pass over the
+-- tenant's orders fact, a few hundred output rows; the date range comes from the
+-- (tenant_id, order_date) index.
+with days as (
+    select batch.tenant_id, day::date as date
+    from {{ batch_rows() }}
+    cross join lateral (
+        select min(order_date) as first_date, max(order_date) as last_date
+        from {{ ref('fct_orders') }} as orders
+        where orders.tenant_id = batch.tenant_id
     ) as bounds
-    left join {{ ref('stg_shop') }} as shop on shop.tenant_id = bounds.tenant_id
+    left join {{ ref('stg_shop') }} as shop on shop.tenant_id = batch.tenant_id
     cross join lateral generate_series(
         bounds.first_date,
         greatest(
@@ -34,7 +32,6 @@ daily as (
         order_date as date,
         count(*) as order_count,
         count(*) filter (where is_guest) as guest_order_count,
-        count(distinct customer_id) as customer_count,
         sum(gross_sales) as gross_sales,
         sum(discounts) as discounts,
         sum(shipping) as shipping,
@@ -42,8 +39,17 @@ daily as (
         sum(total_revenue) as total_revenue,
         sum(refunds) as refunds,
         sum(net_revenue) as net_revenue
-    from orders
-    where is_counted
+    from {{ ref('fct_orders') }}
+    where {{ in_batch() }} and is_counted
+    group by tenant_id, order_date
+),
+
+customers as (
+    -- customer_revenue_daily has one row per customer and day with a counted order: the
+    -- day's distinct customers without sorting every order by customer.
+    select tenant_id, order_date as date, count(*) as customer_count
+    from {{ ref('customer_revenue_daily') }}
+    where {{ in_batch() }}
     group by tenant_id, order_date
 ),
 
@@ -59,7 +65,7 @@ select
     days.date,
     coalesce(daily.order_count, 0) as order_count,
     coalesce(daily.guest_order_count, 0) as guest_order_count,
-    coalesce(daily.customer_count, 0) as customer_count,
+    coalesce(customers.customer_count, 0) as customer_count,
     coalesce(new_customers.new_customer_count, 0) as new_customer_count,
     coalesce(daily.gross_sales, 0) as gross_sales,
     coalesce(daily.discounts, 0) as discounts,
@@ -72,5 +78,6 @@ select
     {{ build_id() }} as _xeno_build_id
 from days
 left join daily on daily.tenant_id = days.tenant_id and daily.date = days.date
+left join customers on customers.tenant_id = days.tenant_id and customers.date = days.date
 left join new_customers
     on new_customers.tenant_id = days.tenant_id and new_customers.date = days.date
