@@ -1,8 +1,8 @@
 -- Product revenue sums to the order lines. Every product-day this build wrote, or whose
--- lines it wrote, equals the lines of counted orders of that product and day (looked up
--- per product-day through the lines' (tenant_id, product_key, order_date) index: a few in
--- a rebuild, all of them in a whole-tenant build); and the all-time mart equals the sum
--- of the per-day mart for every product of the batch.
+-- lines it wrote, equals the lines of counted orders of that product and day (a few
+-- product-days in a rebuild, through the lines' (tenant_id, product_key, order_date)
+-- index; all of them in a whole-tenant build); and the all-time mart equals the sum of the
+-- per-day mart for every product of the batch.
 with checked as (
     select tenant_id, product_key, order_date
     from {{ ref('product_revenue_daily') }}
@@ -14,18 +14,15 @@ with checked as (
 ),
 
 lines as (
-    select checked.tenant_id, checked.product_key, checked.order_date, sums.quantity,
-        sums.revenue
+    select line.tenant_id, line.product_key, line.order_date, sum(line.quantity) as quantity,
+        sum(line.net_amount) as revenue
     from checked
-    cross join lateral (
-        select sum(line.quantity) as quantity, sum(line.net_amount) as revenue
-        from {{ ref('fct_order_lines') }} as line
-        where line.tenant_id = checked.tenant_id
-          and line.product_key = checked.product_key
-          and line.order_date = checked.order_date
-          and line.is_counted
-    ) as sums
-    where sums.quantity is not null
+    inner join {{ ref('fct_order_lines') }} as line
+        on line.tenant_id = checked.tenant_id
+        and line.product_key = checked.product_key
+        and line.order_date = checked.order_date
+    where {{ in_batch('line.tenant_id') }} and line.is_counted
+    group by line.tenant_id, line.product_key, line.order_date
 ),
 
 daily as (

@@ -10,13 +10,18 @@
 
 -- Revenue per customer per order date, over counted orders. Only the customer-days of
 -- orders loaded since the watermark are recomputed (from fct_orders, already updated in
--- this build); a customer-day left without counted orders is removed.
-with affected as (
+-- this build); a customer-day left without counted orders is removed. A whole-tenant
+-- build (first build, full refresh) groups the facts directly: every customer-day.
+{%- set whole = whole_tenants('customer_revenue_daily') %}
+with
+{%- if not whole %}
+affected as (
     select distinct tenant_id, customer_id, order_date
     from {{ ref('stg_orders') }}
     where customer_id is not null
       and {{ changed_since_watermark('_dlt_load_id') }}
 ),
+{%- endif %}
 
 totals as (
     select
@@ -31,13 +36,23 @@ totals as (
         coalesce(sum(orders.net_revenue) filter (where orders.is_counted), 0) as net_revenue,
         max(orders._dlt_load_id) as _dlt_load_id
     from {{ ref('fct_orders') }} as orders
+    {%- if whole %}
+    where {{ in_batch('orders.tenant_id') }} and orders.customer_id is not null
+    {%- else %}
     inner join affected
         on affected.tenant_id = orders.tenant_id
         and affected.customer_id = orders.customer_id
         and affected.order_date = orders.order_date
     where {{ in_batch('orders.tenant_id') }}
+    {%- endif %}
     group by orders.tenant_id, orders.customer_id, orders.order_date
 )
+{%- if whole %},
+
+affected as (
+    select tenant_id, customer_id, order_date from totals
+)
+{%- endif %}
 
 select
     affected.tenant_id,

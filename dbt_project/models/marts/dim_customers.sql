@@ -12,7 +12,8 @@
 -- Every customer of the store: those in the customer list, plus any seen only on orders
 -- (described by their latest order's copy). Lifetime figures follow docs/metrics.md.
 -- Recomputed only for customers whose record or orders were loaded since their tenant's
--- watermark.
+-- watermark (all of them in a whole-tenant build: first build, full refresh).
+{%- set whole = whole_tenants('dim_customers') %}
 with affected as (
     select tenant_id, customer_id
     from {{ ref('stg_customers') }}
@@ -24,7 +25,7 @@ with affected as (
       and {{ changed_since_watermark('_dlt_load_id') }}
 ),
 
-{% if whole_tenants('dim_customers') %}
+{% if whole %}
 listed as (
     select customers.*
     from {{ ref('stg_customers') }} as customers
@@ -75,10 +76,14 @@ from_orders as (
 customer_orders as (
     select orders.*
     from {{ ref('fct_orders') }} as orders
+    {%- if whole %}
+    where {{ in_batch('orders.tenant_id') }} and orders.customer_id is not null
+    {%- else %}
     inner join affected
         on affected.tenant_id = orders.tenant_id
         and affected.customer_id = orders.customer_id
     where {{ in_batch('orders.tenant_id') }}
+    {%- endif %}
 ),
 
 lifetime as (

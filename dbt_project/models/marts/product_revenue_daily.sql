@@ -9,8 +9,12 @@
 ) }}
 
 -- Product revenue per product per order date, over lines of counted orders. Only the
--- product-days touched by orders loaded since the watermark are recomputed.
-with changed_orders as (
+-- product-days touched by orders loaded since the watermark are recomputed; a
+-- whole-tenant build (first build, full refresh) groups the lines fact directly.
+{%- set whole = whole_tenants('product_revenue_daily') %}
+with
+{%- if not whole %}
+changed_orders as (
     select tenant_id, order_dlt_id, order_date
     from {{ ref('stg_orders') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
@@ -27,6 +31,7 @@ affected as (
         'child.product_id', mart='product_revenue_daily', join='inner', grouped=false,
     ) }}
 ),
+{%- endif %}
 
 totals as (
     select
@@ -40,13 +45,21 @@ totals as (
         coalesce(sum(lines.net_amount) filter (where lines.is_counted), 0) as revenue,
         max(lines._dlt_load_id) as _dlt_load_id
     from {{ ref('fct_order_lines') }} as lines
+    {%- if not whole %}
     inner join affected
         on affected.tenant_id = lines.tenant_id
         and affected.product_key = lines.product_key
         and affected.order_date = lines.order_date
+    {%- endif %}
     where {{ in_batch('lines.tenant_id') }}
     group by lines.tenant_id, lines.product_key, lines.order_date
 )
+{%- if whole %},
+
+affected as (
+    select tenant_id, product_key, order_date from totals
+)
+{%- endif %}
 
 select
     affected.tenant_id,
