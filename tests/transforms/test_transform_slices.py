@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from dbt_project import runner
 from simulator.shop import ShopSpec
@@ -207,3 +209,29 @@ def test_rebuild_checks_new_raw_rows_at_the_marts(make_tenant):
         tenant.id,
     )
     assert row["nulls"] == 1
+
+
+def test_build_restores_a_declared_index_the_mart_lacks(make_tenant):
+    """Indexes declared after a mart was created (or dropped by hand) come back with the
+    next build, built once."""
+    tenant = make_tenant()
+    definition = "CREATE INDEX % ON marts.dim_customers USING btree (tenant_id, _dlt_load_id)"
+
+    def indexes() -> list[str]:
+        rows = query(
+            tenant.url,
+            "select indexname from pg_indexes where schemaname = 'marts' "
+            "and tablename = 'dim_customers' and indexdef like %s",
+            definition,
+        )
+        return [row["indexname"] for row in rows]
+
+    tenant.build()
+    (name,) = indexes()
+    with psycopg.connect(tenant.url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop index marts.{}").format(sql.Identifier(name)))
+    assert indexes() == []
+    tenant.build()
+    assert len(indexes()) == 1
+    tenant.build()
+    assert len(indexes()) == 1
