@@ -233,7 +233,9 @@ def build_tenants(
         args = [command, "--vars", batch_vars(part, full_refresh)]
         if command == "build":
             # Unit tests check the SQL logic, not the tenants' data: CI runs them once.
-            args += ["--exclude-resource-type", "unit_test"]
+            # Nothing reads the JSON artifacts of a build (results come back in memory);
+            # writing the manifest took half a second of every build.
+            args += ["--exclude-resource-type", "unit_test", "--no-write-json"]
             if not full_refresh and not tenants_without_marts(url, part):
                 # Raw-contract tests read tenants built whole only (dbt_project.yml):
                 # here none, so they would cost a query each and read nothing.
