@@ -1,6 +1,7 @@
-"""Benchmark of the transforms: full build of a 1,000,000-order tenant, then a rebuild
-after 1% new and updated orders; and a batch of small tenants built by one dbt invocation
-against the same tenants built one by one.
+"""Benchmark of the transforms: full build of a 1,000,000-order tenant, then rebuilds
+after 1% new and updated orders (three rounds, the median against the full build); and a
+batch of small tenants built by one dbt invocation against the same tenants built one by
+one.
 
 Raw data is generated set-based in SQL (`generate_series`) straight into the shapes dlt
 gives the Shopify REST JSON (money as varchar, nested lists as child tables linked by
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 import uuid
 
@@ -25,7 +27,8 @@ import psycopg
 from core import db, migrate
 from dbt_project import runner
 
-LOAD_1, LOAD_2 = "1717200000.000001", "1717286400.000002"
+LOAD_1 = "1717200000.000001"
+ANCHOR = "2024-06-01T00:00:00Z"
 
 SCHEMA_SQL = """
 create schema {raw};
@@ -149,17 +152,19 @@ from generate_series(1::bigint, %(checkouts)s::bigint) as k, generate_series(0, 
 # (root and children get the new load id), new orders are appended.
 UPDATE_SQL = """
 create temporary table changed on commit drop as
-select id, _dlt_id from {raw}.orders where id %% 200 = 7 and not test;
+select id, _dlt_id from {raw}.orders where id %% 200 = %(residue)s and not test;
 update {raw}.orders o set cancelled_at = o.created_at + interval '3 days',
     updated_at = %(anchor)s, _dlt_load_id = %(load)s
-from changed c where o.id = c.id and c.id %% 400 = 7;
+from changed c where o.id = c.id and c.id %% 400 = %(residue)s;
 insert into {raw}.orders__refunds__transactions
 select id * 10 + 1, id, 'refund', 'success', '1.50', %(anchor)s, _dlt_id, _dlt_id, 1,
     _dlt_id || '-r2'
-from changed where id %% 400 = 207;
+from changed where id %% 400 = %(residue)s + 200;
 update {raw}.orders o set updated_at = %(anchor)s, _dlt_load_id = %(load)s
-from changed c where o.id = c.id and c.id %% 400 = 207;
+from changed c where o.id = c.id and c.id %% 400 = %(residue)s + 200;
 """
+# Rebuild rounds, each after its own 1% of changes (other orders); the median is reported.
+ROUNDS = 3
 
 
 def emit(metric: str, value: float | int, unit: str) -> None:
@@ -175,7 +180,7 @@ def timed(conn: psycopg.Connection, sql: str, **params: object) -> float:
 
 def generate(conn: psycopg.Connection, raw: str, orders: int) -> float:
     """A tenant's raw schema with `orders` orders (a third as many customers); seconds."""
-    anchor = "2024-06-01T00:00:00Z"
+    anchor = ANCHOR
     customers = max(orders // 3, 1)
     conn.execute(SCHEMA_SQL.format(raw=raw))
     seconds = timed(
@@ -198,7 +203,7 @@ def generate(conn: psycopg.Connection, raw: str, orders: int) -> float:
 
 
 def large(url: str, orders: int) -> None:
-    """Full build of one large tenant, then the rebuild after 1% new and updated orders."""
+    """Full build of one large tenant, then rebuilds after 1% new and updated orders."""
     tenant = uuid.uuid4()
     raw = f"shopify_{tenant.hex}"
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
@@ -215,24 +220,35 @@ def large(url: str, orders: int) -> None:
     # machines where the absolute seconds do not.
     emit("full_build_to_raw_generate", round(full.seconds / seconds, 2), "ratio")
 
+    # The next day's rebuild meets settled tables: autovacuum has long since processed
+    # the first build's millions of rows (measured right away, it competes with it).
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("vacuum analyze")
     new = orders // 200
-    with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
-        timed(conn, UPDATE_SQL.format(raw=raw), load=LOAD_2, anchor="2024-06-01T00:00:00Z")
-        timed(
-            conn,
-            ORDERS_SQL.format(raw=raw),
-            load=LOAD_2,
-            anchor="2024-06-01T00:00:00Z",
-            first=orders + 1,
-            last=orders + new,
-            customers=max(orders // 3, 1),
-        )
-        conn.execute("analyze")
-    rebuild = runner.build_tenant(tenant, raw, url=url)
-    assert rebuild.success, rebuild.failures
+    rebuilds = []
+    for round_ in range(ROUNDS):
+        load = f"{1717286400 + round_ * 86400}.000002"
+        first = orders + round_ * new + 1
+        with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+            timed(conn, UPDATE_SQL.format(raw=raw), load=load, anchor=ANCHOR, residue=7 + round_)
+            timed(
+                conn,
+                ORDERS_SQL.format(raw=raw),
+                load=load,
+                anchor=ANCHOR,
+                first=first,
+                last=first + new - 1,
+                customers=max(orders // 3, 1),
+            )
+            conn.execute("analyze")
+        rebuild = runner.build_tenant(tenant, raw, url=url)
+        assert rebuild.success, rebuild.failures
+        rebuilds.append(rebuild.seconds)
+        emit(f"rebuild_after_1pct_round_{round_ + 1}", round(rebuild.seconds, 2), "s")
     emit("changed_orders", new * 2, "count")
-    emit("rebuild_after_1pct", round(rebuild.seconds, 2), "s")
-    emit("rebuild_to_full_ratio", round(rebuild.seconds / full.seconds, 3), "ratio")
+    median = statistics.median(rebuilds)
+    emit("rebuild_after_1pct", round(median, 2), "s")
+    emit("rebuild_to_full_ratio", round(median / full.seconds, 3), "ratio")
 
 
 def batch(url: str, tenants: int, orders: int, alone: int = 5) -> None:

@@ -179,7 +179,9 @@ def marts(
         warehouse.prepare_dbt()
         vars_ = runner.batch_vars([(t.id, t.raw_schema) for t in batch], request.full_refresh)
         invocation = dbt.cli(
-            ["build", "--vars", vars_],
+            # dbt's events reach Dagster on stdout; its debug file log (every statement of
+            # every tenant of the batch) only cost build time.
+            ["build", "--vars", vars_, "--log-level-file", "none"],
             context=context,
             target_path=warehouse.dbt_target(batch),
             raise_on_error=False,
