@@ -174,9 +174,7 @@ def tenants_without_marts(url: str, batch: Batch) -> list[uuid.UUID]:
     table = sql.Identifier(dbt_env(url)["XENO_MARTS_SCHEMA"], "fct_orders")
     tenant_ids = [tenant_id for tenant_id, _ in batch]
     with psycopg.connect(url) as conn:
-        (exists,) = conn.execute(
-            sql.SQL("select to_regclass({})").format(sql.Literal(table.as_string(conn)))
-        ).fetchone()
+        (exists,) = conn.execute("select to_regclass(%s)", (table.as_string(conn),)).fetchone()
         if exists is None:
             return tenant_ids
         query = sql.SQL(
@@ -240,15 +238,17 @@ def build_tenants(
                 # Raw-contract tests read tenants built whole only (dbt_project.yml):
                 # here none, so they would cost a query each and read nothing.
                 args += ["--exclude", "tag:raw_contract"]
-        if len(part) > 1:
-            # Its folder, debug log included, goes right after (below): writing every
-            # statement of 50 tenants to a file nobody reads costs dbt real time.
+        # A tenant set rarely recurs: its folder goes after the build (no parse cache worth
+        # keeping), so neither does dbt write a debug log there (every statement of 50
+        # tenants, at real cost to the build).
+        throwaway = len(part) > 1
+        if throwaway:
             args += ["--log-level-file", "none"]
         work_dir = _work_dir(part)
         try:
             return invoke([*args, *extra_args], url=url, work_dir=work_dir)
         finally:
-            if len(part) > 1:  # a tenant set rarely recurs: no parse cache worth keeping
+            if throwaway:
                 shutil.rmtree(work_dir, ignore_errors=True)
 
     return _build_halving(list(batch), run, url, started)

@@ -102,8 +102,7 @@
         loaded since, and the mart tests check every row it writes. Decided by rows of
         other builds, not by any rows: this build's own fct_orders rows may already exist
         when a staging test runs. -#}
-    {%- set relation = adapter.get_relation(
-        database=target.database, schema=target.schema, identifier='fct_orders') -%}
+    {%- set relation = mart_relation('fct_orders') -%}
     {%- if full_refresh_requested() or relation is none or not execute -%}
         {{ return(tenant_literals()) }}
     {%- endif -%}

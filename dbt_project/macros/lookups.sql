@@ -16,8 +16,7 @@
     {%- if full_refresh_requested() -%}
         {{ return(true) }}
     {%- endif -%}
-    {%- set relation = adapter.get_relation(
-        database=target.database, schema=target.schema, identifier=mart) -%}
+    {%- set relation = mart_relation(mart) -%}
     {%- if relation is none -%}
         {{ return(true) }}
     {%- endif -%}
@@ -27,11 +26,12 @@
 {%- endmacro %}
 
 
-{% macro join_children(alias, parent, relation, key, parent_key, columns, mart, join='left', grouped=true) -%}
+{% macro join_children(alias, parent, relation, key, parent_key, columns, whole, join='left', grouped=true) -%}
     {#- `<join> join <children of parent> as <alias>`: the `columns` (aggregates over
         `child` when grouped) of the rows of `relation` whose (tenant_id, key) is the
-        parent's (tenant_id, parent_key). Grouped children without rows give nulls. -#}
-    {%- if whole_tenants(mart) %}
+        parent's (tenant_id, parent_key). Grouped children without rows give nulls.
+        `whole`: whole_tenants() of the mart the join feeds (the caller reads it once). -#}
+    {%- if whole %}
 {{ join }} join (
     select child.tenant_id as _xeno_tenant_id, child.{{ key }} as _xeno_parent_key, {{ columns }}
     from {{ relation }} as child

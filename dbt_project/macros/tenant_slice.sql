@@ -16,6 +16,12 @@
 {%- endmacro %}
 
 
+{% macro mart_relation(name) -%}
+    {#- The shared mart table `name`, or none before its first creation. -#}
+    {{ return(adapter.get_relation(database=target.database, schema=target.schema, identifier=name)) }}
+{%- endmacro %}
+
+
 {% macro watermark_applies() -%}
     {#- True when only rows loaded after the model's watermarks need processing. -#}
     {{ return(is_incremental() and not full_refresh_requested()) }}
@@ -147,10 +153,12 @@
     {%- set present = found.columns[0].values() if found else [] -%}
     {%- set statements = ['select 1'] -%}
     {%- for index in declared if index['columns'] | join(',') not in present -%}
+        {%- set name = 'xeno_' ~ relation.identifier ~ '_'
+                       ~ local_md5(index['columns'] | join(','))[:12] -%}
         {%- do statements.append(
             'create ' ~ ('unique ' if index.get('unique') else '') ~ 'index if not exists '
-            ~ adapter.quote('xeno_' ~ relation.identifier ~ '_' ~ local_md5(index['columns'] | join(','))[:12])
-            ~ ' on ' ~ relation ~ ' (' ~ index['columns'] | join(', ') ~ ')') -%}
+            ~ adapter.quote(name) ~ ' on ' ~ relation ~ ' (' ~ index['columns'] | join(', ')
+            ~ ')') -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}
 {%- endmacro %}

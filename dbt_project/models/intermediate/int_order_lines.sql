@@ -9,7 +9,7 @@ with lines as (
     {{ join_children(
         'allocations', 'lines', ref('stg_order_line_discount_allocations'),
         'order_line_dlt_id', 'order_line_dlt_id', 'sum(child.amount) as discount_amount',
-        mart='fct_orders',
+        whole=whole_tenants('fct_orders'),
     ) }}
 )
 

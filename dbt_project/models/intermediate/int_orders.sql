@@ -1,6 +1,7 @@
 -- One row per order (deleted ones included, flagged, so incremental marts can remove
 -- them) with the revenue components of docs/metrics.md. Lines and refunds are joined per
 -- order (macros/lookups.sql: set-based for whole tenants, per order otherwise).
+{%- set whole = whole_tenants('fct_orders') %}
 select
     orders.tenant_id,
     orders.order_id,
@@ -43,11 +44,11 @@ from {{ ref('stg_orders') }} as orders
     'lines', 'orders', ref('stg_order_lines'), 'order_dlt_id', 'order_dlt_id',
     'count(*) as line_count, sum(child.quantity) as item_quantity,
     sum(child.gross_amount) as gross_sales',
-    mart='fct_orders',
+    whole=whole,
 ) }}
 {{ join_children(
     'refunds', 'orders', ref('stg_order_refund_transactions'), 'order_dlt_id', 'order_dlt_id',
     "sum(child.amount) filter (where child.kind = 'refund' and child.status = 'success')
     as refunded",
-    mart='fct_orders',
+    whole=whole,
 ) }}

@@ -15,6 +15,7 @@
 -- tenants have no lines in the mart yet). Lines are joined to the changed
 -- orders (macros/lookups.sql: set-based for whole tenants, else per changed order through
 -- the raw root-id index).
+{%- set whole = whole_tenants('fct_order_lines') %}
 {% set columns %}
     orders.tenant_id,
     lines.order_line_id,
@@ -51,11 +52,11 @@ select {{ columns }} {{ tombstone_column('orders.is_deleted') }}
 from changed_orders as orders
 {{ join_children(
     'lines', 'orders', ref('int_order_lines'), 'order_dlt_id', 'order_dlt_id', 'child.*',
-    mart='fct_order_lines', join='inner', grouped=false,
+    whole=whole, join='inner', grouped=false,
 ) }}
 where {{ unless_tombstone('orders.is_deleted') }}
 
-{% if is_incremental() and not whole_tenants('fct_order_lines') %}
+{% if is_incremental() and not whole %}
 union all
 
 select {{ columns }} {{ tombstone_column('true') }}

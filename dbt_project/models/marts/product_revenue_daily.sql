@@ -28,7 +28,7 @@ affected as (
     from changed_orders
     {{ join_children(
         'lines', 'changed_orders', ref('stg_order_lines'), 'order_dlt_id', 'order_dlt_id',
-        'child.product_id', mart='product_revenue_daily', join='inner', grouped=false,
+        'child.product_id', whole=false, join='inner', grouped=false,
     ) }}
 ),
 {%- endif %}
