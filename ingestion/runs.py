@@ -1,13 +1,18 @@
-"""Sync run records (`app.sync_runs`): what each sync did, for the API, CLI and Dagster.
+"""Sync run records (`app.sync_runs`): the one module that writes them.
 
-A run is `queued` (requested through the API, not started), `running`, `succeeded` or
-`failed`; the table allows one queued-or-running run per tenant. Only `ingestion.sync`
-moves a run to running and beyond, while it holds the tenant's sync lock.
+A run is `queued` (requested: through the API, or a new tenant's first sync), `running`,
+`succeeded` or `failed`; the table allows one queued-or-running run per tenant, so a
+request made while one is active gets that one. Only `ingestion.sync` moves a run to
+running and beyond, while it holds the tenant's lock; the worker claims queued runs
+(`claim`), queues first syncs (`queue_first_syncs`), puts runs a stop interrupted back
+in the queue once (`requeue_interrupted`) and closes loaded runs whose build failed
+(`fail_unbuilt`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +21,13 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from core import locks
+
 INTERRUPTED = "interrupted: the process running this sync ended before it finished"
+# Triggers the worker runs (the schedule's and operators' syncs run in Dagster).
+WORKER_TRIGGERS = ("api", "first")
+# A run is started at most this often: once, and once more after an interruption.
+MAX_ATTEMPTS = 2
 _COLUMNS = (
     "id, tenant_id, trigger, full_refresh, status, requested_at, started_at, finished_at, "
     "rows_loaded, error"
@@ -40,27 +51,115 @@ class SyncRun(msgspec.Struct, frozen=True):
     error: str | None
 
 
+def _many(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[SyncRun]:
+    with conn.cursor(row_factory=class_row(SyncRun)) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> SyncRun | None:
     with conn.cursor(row_factory=class_row(SyncRun)) as cur:
         cur.execute(query, params)
         return cur.fetchone()
 
 
+def _insert(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> SyncRun:
+    """An insert into app.sync_runs; RunConflict if the tenant already has an active run."""
+    try:
+        run = _one(conn, query, params)
+    except psycopg.errors.UniqueViolation as exc:
+        raise RunConflict(f"a sync of tenant {params[0]} is already queued or running") from exc
+    assert run is not None
+    return run
+
+
 def queue(
     conn: psycopg.Connection, tenant_id: uuid.UUID, *, trigger: str, full_refresh: bool = False
 ) -> SyncRun:
-    """Record a requested sync (the API answers 202 with its id; a worker runs it)."""
-    try:
-        run = _one(
-            conn,
-            f"insert into app.sync_runs (tenant_id, trigger, full_refresh) values (%s, %s, %s) "
-            f"returning {_COLUMNS}",
-            (tenant_id, trigger, full_refresh),
-        )
-    except psycopg.errors.UniqueViolation as exc:
-        raise RunConflict(f"a sync of tenant {tenant_id} is already queued or running") from exc
-    assert run is not None
-    return run
+    """Record a requested sync (the API answers 202 with its id; the worker runs it)."""
+    return _insert(
+        conn,
+        f"insert into app.sync_runs (tenant_id, trigger, full_refresh) values (%s, %s, %s) "
+        f"returning {_COLUMNS}",
+        (tenant_id, trigger, full_refresh),
+    )
+
+
+def request(
+    conn: psycopg.Connection, tenant_id: uuid.UUID, *, trigger: str, full_refresh: bool = False
+) -> tuple[SyncRun, bool]:
+    """The tenant's active run, queuing one if there is none; True if it is new."""
+    while True:
+        try:
+            with conn.transaction():
+                return queue(conn, tenant_id, trigger=trigger, full_refresh=full_refresh), True
+        except RunConflict:
+            active = _one(
+                conn,
+                f"select {_COLUMNS} from app.sync_runs where tenant_id = %s "
+                f"and status in ('queued', 'running')",
+                (tenant_id,),
+            )
+            if active is not None:  # else it finished meanwhile: queue again
+                return active, False
+
+
+def queue_first_syncs(conn: psycopg.Connection) -> list[uuid.UUID]:
+    """Queue one `first` sync for every tenant that never had a run; their ids."""
+    rows = conn.execute(
+        "insert into app.sync_runs (tenant_id, trigger) "
+        "select t.id, 'first' from app.tenants t "
+        "where not exists (select from app.sync_runs r where r.tenant_id = t.id) "
+        "on conflict do nothing returning tenant_id"
+    ).fetchall()
+    return [tenant for (tenant,) in rows]
+
+
+def claim(
+    conn: psycopg.Connection, triggers: Sequence[str], *, exclude: Collection[uuid.UUID] = ()
+) -> SyncRun | None:
+    """The oldest queued run of `triggers` whose tenant no one is syncing, if any.
+
+    The claim is advisory: `start` moves it to running under the tenant's lock, so two
+    workers that claim the same run start it once (the other gets RunConflict).
+    """
+    return _one(
+        conn,
+        f"select {_COLUMNS} from app.sync_runs where status = 'queued' and trigger = any(%s) "
+        f"and not (tenant_id = any(%s)) and {locks.CLAIMABLE.format(tenant='tenant_id')} "
+        f"order by requested_at, id limit 1 for update skip locked",
+        (list(triggers), list(exclude), locks.NAMESPACE),
+    )
+
+
+def requeue_interrupted(conn: psycopg.Connection) -> list[SyncRun]:
+    """Runs left `running` by a process that died (their tenant's lock is free).
+
+    The worker's runs (a user's request, a first sync) go back to the queue once, keeping
+    their id; other runs, and runs interrupted twice, are closed as interrupted.
+    """
+    with conn.transaction():
+        return [
+            *_many(
+                conn,
+                f"update app.sync_runs set status = 'queued', started_at = null, error = %s "
+                f"where status = 'running' and trigger = any(%s) and attempts < %s "
+                f"and {locks.CLAIMABLE.format(tenant='tenant_id')} returning {_COLUMNS}",
+                (
+                    INTERRUPTED + "; queued again",
+                    list(WORKER_TRIGGERS),
+                    MAX_ATTEMPTS,
+                    locks.NAMESPACE,
+                ),
+            ),
+            *_many(
+                conn,
+                f"update app.sync_runs set status = 'failed', finished_at = now(), error = %s "
+                f"where status = 'running' and {locks.CLAIMABLE.format(tenant='tenant_id')} "
+                f"returning {_COLUMNS}",
+                (INTERRUPTED, locks.NAMESPACE),
+            ),
+        ]
 
 
 def start(
@@ -91,24 +190,19 @@ def start(
         run = _one(
             conn,
             f"update app.sync_runs set status = 'running', started_at = now(), "
-            f"full_refresh = full_refresh or %s where id = %s and tenant_id = %s "
-            f"and status = 'queued' returning {_COLUMNS}",
+            f"attempts = attempts + 1, error = null, full_refresh = full_refresh or %s "
+            f"where id = %s and tenant_id = %s and status = 'queued' returning {_COLUMNS}",
             (full_refresh, run_id, tenant_id),
         )
         if run is None:
             raise RunConflict(f"sync run {run_id} of tenant {tenant_id} is not queued")
         return run
-    try:
-        run = _one(
-            conn,
-            f"insert into app.sync_runs (tenant_id, trigger, full_refresh, status, started_at) "
-            f"values (%s, %s, %s, 'running', now()) returning {_COLUMNS}",
-            (tenant_id, trigger, full_refresh),
-        )
-    except psycopg.errors.UniqueViolation as exc:
-        raise RunConflict(f"a sync of tenant {tenant_id} was queued meanwhile") from exc
-    assert run is not None
-    return run
+    return _insert(
+        conn,
+        f"insert into app.sync_runs (tenant_id, trigger, full_refresh, status, started_at, "
+        f"attempts) values (%s, %s, %s, 'running', now(), 1) returning {_COLUMNS}",
+        (tenant_id, trigger, full_refresh),
+    )
 
 
 def record_progress(conn: psycopg.Connection, run_id: uuid.UUID, rows: dict[str, int]) -> None:
@@ -134,16 +228,30 @@ def finish(
     return run
 
 
+def fail_unbuilt(conn: psycopg.Connection, tenant_id: uuid.UUID, error: str) -> None:
+    """Close the tenant's loaded syncs still waiting for a build as failed with `error`.
+
+    The API shows a loaded sync as `transforming` until a mart build follows it; after a
+    failed build none will, so the retailer sees the failure and its reason instead.
+    """
+    conn.execute(
+        "update app.sync_runs r set status = 'failed', error = %s "
+        "where r.tenant_id = %s and r.status = 'succeeded' and r.finished_at > coalesce("
+        "(select b.built_at from app.mart_builds b where b.tenant_id = r.tenant_id), "
+        "'-infinity')",
+        (error, tenant_id),
+    )
+
+
 def get_run(conn: psycopg.Connection, run_id: uuid.UUID) -> SyncRun | None:
     return _one(conn, f"select {_COLUMNS} from app.sync_runs where id = %s", (run_id,))
 
 
 def list_runs(conn: psycopg.Connection, tenant_id: uuid.UUID, *, limit: int = 20) -> list[SyncRun]:
     """The tenant's most recent runs, newest first."""
-    with conn.cursor(row_factory=class_row(SyncRun)) as cur:
-        cur.execute(
-            f"select {_COLUMNS} from app.sync_runs where tenant_id = %s "
-            f"order by requested_at desc, id limit %s",
-            (tenant_id, limit),
-        )
-        return cur.fetchall()
+    return _many(
+        conn,
+        f"select {_COLUMNS} from app.sync_runs where tenant_id = %s "
+        f"order by requested_at desc, id limit %s",
+        (tenant_id, limit),
+    )

@@ -21,7 +21,7 @@ import psycopg
 from dlt.extract.exceptions import ResourceExtractionError
 from psycopg import sql
 
-from core import tenants
+from core import locks, tenants
 from core.db import resolve_database_url
 from core.settings import Settings, get_settings
 from ingestion import runs
@@ -31,8 +31,6 @@ from ingestion.progress import ProgressCallback, ProgressTracker
 from ingestion.runs import SyncRun
 from ingestion.source import ENDPOINTS, Endpoint, shopify_source, shopify_time
 from ingestion.windows import plan_windows
-
-LOCK_NAMESPACE = 0x58454E4F  # "XENO": first key of the two-key advisory lock per tenant
 
 
 class SyncError(RuntimeError):
@@ -76,10 +74,7 @@ def run_sync(
     """
     settings = settings or get_settings()
     with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
-        locked = conn.execute(
-            "select pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_NAMESPACE, str(tenant_id))
-        ).fetchone()
-        if not (locked and locked[0]):
+        if not locks.try_lock(conn, tenant_id):  # held until this connection closes
             raise SyncBusy(f"a sync of tenant {tenant_id} is already running")
         tenant = tenants.get(conn, tenant_id)
         run = runs.start(conn, tenant_id, trigger=trigger, full_refresh=full_refresh, run_id=run_id)

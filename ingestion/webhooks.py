@@ -31,13 +31,12 @@ import dlt
 import psycopg
 from psycopg import sql
 
-from core import tenants
+from core import locks, tenants
 from core.db import resolve_database_url
 from core.settings import Settings, get_settings
 from ingestion import webhook_privacy as privacy
 from ingestion.pipeline import LOADER_FILE_FORMAT, tenant_pipeline
 from ingestion.source import CURSOR, ENDPOINTS, shopify_source
-from ingestion.sync import LOCK_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -326,19 +325,17 @@ def apply_pending(
 ) -> AppliedBatch:
     """Apply up to `limit` stored events of one tenant; `busy` if a sync holds its lock."""
     settings = settings or get_settings()
-    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
-        key = (LOCK_NAMESPACE, str(tenant_id))
-        locked = conn.execute("select pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
-        if not (locked and locked[0]):
+    with (
+        psycopg.connect(resolve_database_url(settings), autocommit=True) as conn,
+        locks.held(conn, tenant_id) as locked,
+    ):
+        if not locked:
             return AppliedBatch(tenant_id, busy=True)
-        try:
-            tenant = tenants.get(conn, tenant_id)
-            events = _claim(conn, tenant_id, limit)
-            if not events:
-                return AppliedBatch(tenant_id)
-            return _apply(conn, tenant, events, settings)
-        finally:
-            conn.execute("select pg_advisory_unlock(%s, hashtext(%s))", key)
+        tenant = tenants.get(conn, tenant_id)
+        events = _claim(conn, tenant_id, limit)
+        if not events:
+            return AppliedBatch(tenant_id)
+        return _apply(conn, tenant, events, settings)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from ingestion import runs
-from ingestion.sync import LOCK_NAMESPACE, SyncBusy, run_sync
+from core.locks import NAMESPACE as LOCK_NAMESPACE
+from ingestion.sync import SyncBusy, run_sync
 
 
 def _ids(conn, schema: str, table: str) -> set[int]:
