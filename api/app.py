@@ -1,7 +1,9 @@
 """The API application: `create_app(settings)` wires every domain into one Litestar app.
 
-Domains (auth, tenants, insights, store_data, sync, system) each bring a controller, a
-service and their schemas; this module is the only place that knows all of them. Routes
+Domains (auth, tenants, insights, store_data, sync, webhooks, system) each bring a
+controller, a service and their schemas; this module is the only place that knows all of
+them. The API serves HTTP only: it records requests (sync runs, webhook events) and reads
+results; the jobs run in the worker (`xeno worker`) and Dagster. Routes
 live under `/api/v1`, with `/api` as an alias for the seed's clients (hidden from the
 schema so operation ids stay unique).
 """
@@ -38,7 +40,6 @@ from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
 from api.sync.controller import SyncController
 from api.sync.service import SyncService
-from api.sync.worker import SyncWorker
 from api.system.controller import SystemController, service_version
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
@@ -51,7 +52,6 @@ from api.webhooks.receiver import WebhookReceiver
 from api.webhooks.service import WebhookService
 from api.webhooks.stream import EventBroker
 from api.webhooks.verify import SignerCache
-from api.webhooks.worker import WebhookWorker
 from api.webhooks.writer import GroupCommitter
 from core.settings import Settings, get_settings
 
@@ -100,8 +100,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     check_secret(settings)
     db = Database(settings)
-    worker = SyncWorker(settings) if settings.api_sync_worker else None
-    webhook_worker = WebhookWorker(settings) if settings.webhook_apply_interval_seconds else None
     broker = EventBroker(db.url)
     webhook_writer = GroupCommitter(db)
     services: dict[str, Any] = {
@@ -111,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "tenant_service": TenantService(db, settings),
         "insights_service": InsightsService(db, DashboardCache(settings.dashboard_cache_seconds)),
         "store_data_service": StoreDataService(db),
-        "sync_service": SyncService(db, worker.wake if worker else lambda: None),
+        "sync_service": SyncService(db),
         "webhook_receiver": WebhookReceiver(
             db, SignerCache(db, settings.shopify_api_secret), webhook_writer
         ),
@@ -122,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await db.open()
-        background = [b for b in (worker, webhook_worker, broker, webhook_writer) if b is not None]
+        background = (broker, webhook_writer)
         for task in background:
             task.start()
         # Everything built so far (modules, routes, the app) lives as long as the process:

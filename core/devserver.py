@@ -1,11 +1,14 @@
 """`xeno dev`: prepare the database, then run each built component as a child process.
 
 Components are started through the `xeno` CLI itself (never imported), so core keeps
-depending on no layer. Ctrl-C, or any child exiting, stops all of them.
+depending on no layer. Ctrl-C, or any child exiting, stops all of them: each child leads
+its own process group, and the whole group (Dagster's webserver, daemon, code server and
+run processes; dbt under the worker) gets SIGTERM, then SIGKILL after STOP_SECONDS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,6 +26,8 @@ from core.settings import get_settings
 DEMO_SIMULATOR_PORT = 8787
 SIMULATOR_URL = f"http://127.0.0.1:{DEMO_SIMULATOR_PORT}"
 API_URL = "http://127.0.0.1:8000"
+# How long stopping children may take before they are killed.
+STOP_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,9 @@ COMPONENTS = (
         "simulator.log",
         demo_only=True,
     ),
-    # Dagster runs requested syncs here (its sensor), so the API's own worker stays off.
-    Component(
-        "API docs", ("api",), f"{API_URL}/schema", "api.log", env=(("API_SYNC_WORKER", "false"),)
-    ),
+    Component("API docs", ("api",), f"{API_URL}/schema", "api.log"),
+    # The live loop: users' syncs, first syncs, webhooks (Dagster keeps the daily cycle).
+    Component("Worker", ("worker",), "", "worker.log"),
     Component("Dagster UI", ("dagster", "dev"), "http://127.0.0.1:3000", "dagster.log"),
 )
 
@@ -71,6 +75,7 @@ def run(*, demo: bool) -> None:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     click.echo(f"component logs: {logs}/")
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a supervisor: stop the children too
     children = [
         (component, _start(component, env, logs / component.log))
         for component in COMPONENTS
@@ -81,7 +86,8 @@ def run(*, demo: bool) -> None:
             click.echo("setting up the demo through the API (first sync and build) ...")
             ready = demo_setup.set_up(API_URL, SIMULATOR_URL, click.echo)
         for component, _ in children:
-            click.echo(f"{component.name}: {component.url}")
+            if component.url:
+                click.echo(f"{component.name}: {component.url}")
         if demo:
             click.echo(demo_setup.instructions(ready))
         click.echo("running; press Ctrl-C to stop")
@@ -92,6 +98,10 @@ def run(*, demo: bool) -> None:
         _stop(children)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _start(component: Component, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a component with its output in its own log file, so this terminal stays readable."""
     with log.open("ab") as sink:  # the child keeps its own descriptor
@@ -100,6 +110,7 @@ def _start(component: Component, env: dict[str, str], log: Path) -> subprocess.P
             env={**env, **dict(component.env)},
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with all it starts
         )
 
 
@@ -115,11 +126,18 @@ def _watch(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
 
 
 def _stop(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
+    """SIGTERM to every child's process group; SIGKILL to what is left after STOP_SECONDS."""
     for _, proc in children:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+        _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
     for _, proc in children:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for _, proc in children:  # the leader may be gone while its group lives on
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)

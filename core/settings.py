@@ -60,6 +60,16 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
 def _environment(raw: str) -> str:
     if raw not in ENVIRONMENTS:
         raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
@@ -231,18 +241,12 @@ class Settings:
         _positive_int,
         doc="login and register attempts allowed per client address and minute (each)",
     )
-    api_sync_worker: bool = _setting(
-        "API_SYNC_WORKER",
-        True,
-        _bool,
-        doc="run the sync worker (queued syncs: ingestion then dbt) inside the API process",
-    )
     dashboard_cache_seconds: int = _setting(
         "DASHBOARD_CACHE_SECONDS",
         60,
         _non_negative_int,
-        doc="longest a cached dashboard is served after a mart build outside the API's "
-        "own sync worker; 0 disables the cache",
+        doc="longest a cached dashboard is served; a mart build of the tenant (recorded in "
+        "app.mart_builds) invalidates it sooner; 0 disables the cache",
     )
     transform_batch_size: int = _setting(
         "TRANSFORM_BATCH_SIZE",
@@ -309,12 +313,31 @@ class Settings:
         doc="largest webhook body accepted (Shopify's large orders exceed API_MAX_BODY_BYTES); "
         "bigger deliveries get 413",
     )
-    webhook_apply_interval_seconds: int = _setting(
-        "WEBHOOK_APPLY_INTERVAL_SECONDS",
+    worker_sync_threads: int = _setting(
+        "WORKER_SYNC_THREADS",
+        2,
+        _positive_int,
+        doc="syncs the worker runs at once: the first serves users' requests only, the others "
+        "also new tenants' first syncs (a long backfill never holds up a user's sync)",
+    )
+    worker_first_syncs: bool = _setting(
+        "WORKER_FIRST_SYNCS",
+        True,
+        _bool,
+        doc="the worker queues one first sync for every tenant that never had a sync; off, "
+        "a tenant is synced only when asked (API, CLI, the daily cycle)",
+    )
+    worker_poll_seconds: float = _setting(
+        "WORKER_POLL_SECONDS",
+        1.0,
+        _positive_float,
+        doc="how often the idle worker looks for queued syncs and due webhooks",
+    )
+    worker_erase_interval_seconds: int = _setting(
+        "WORKER_ERASE_INTERVAL_SECONDS",
         60,
-        _non_negative_int,
-        doc="how often the API's webhook worker applies stored webhooks to the raw tables "
-        "(then rebuilds the tenant's marts); 0 = no worker in the API (Dagster applies them)",
+        _positive_int,
+        doc="how often the worker erases tenants whose scheduled deletion is due",
     )
     tenant_deletion_grace_hours: int = _setting(
         "TENANT_DELETION_GRACE_HOURS",

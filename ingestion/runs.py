@@ -132,34 +132,38 @@ def claim(
     )
 
 
+# Set on a run a dead process left running: once more to the queue, or closed as failed.
+_REQUEUE = (
+    "update app.sync_runs set status = 'queued', started_at = null, error = %s "
+    "where status = 'running' and trigger = any(%s) and attempts < %s and {which} "
+    f"returning {_COLUMNS}"
+)
+_FAIL = (
+    "update app.sync_runs set status = 'failed', finished_at = now(), error = %s "
+    f"where status = 'running' and {{which}} returning {_COLUMNS}"
+)
+
+
+def _interrupted(conn: psycopg.Connection, which: str, param: Any) -> list[SyncRun]:
+    """Requeue (worker triggers, once) or fail the running runs matching `which`."""
+    again = (INTERRUPTED + "; queued again", list(WORKER_TRIGGERS), MAX_ATTEMPTS, param)
+    with conn.transaction():
+        requeued = _many(conn, _REQUEUE.format(which=which), again)
+        return requeued + _many(conn, _FAIL.format(which=which), (INTERRUPTED, param))
+
+
 def requeue_interrupted(conn: psycopg.Connection) -> list[SyncRun]:
     """Runs left `running` by a process that died (their tenant's lock is free).
 
     The worker's runs (a user's request, a first sync) go back to the queue once, keeping
     their id; other runs, and runs interrupted twice, are closed as interrupted.
     """
-    with conn.transaction():
-        return [
-            *_many(
-                conn,
-                f"update app.sync_runs set status = 'queued', started_at = null, error = %s "
-                f"where status = 'running' and trigger = any(%s) and attempts < %s "
-                f"and {locks.CLAIMABLE.format(tenant='tenant_id')} returning {_COLUMNS}",
-                (
-                    INTERRUPTED + "; queued again",
-                    list(WORKER_TRIGGERS),
-                    MAX_ATTEMPTS,
-                    locks.NAMESPACE,
-                ),
-            ),
-            *_many(
-                conn,
-                f"update app.sync_runs set status = 'failed', finished_at = now(), error = %s "
-                f"where status = 'running' and {locks.CLAIMABLE.format(tenant='tenant_id')} "
-                f"returning {_COLUMNS}",
-                (INTERRUPTED, locks.NAMESPACE),
-            ),
-        ]
+    return _interrupted(conn, locks.CLAIMABLE.format(tenant="tenant_id"), locks.NAMESPACE)
+
+
+def interrupt(conn: psycopg.Connection, run_ids: Sequence[uuid.UUID]) -> list[SyncRun]:
+    """The same for runs this process is stopping in the middle of (it holds their locks)."""
+    return _interrupted(conn, "id = any(%s)", list(run_ids))
 
 
 def start(

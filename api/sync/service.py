@@ -1,14 +1,14 @@
 """Requesting syncs and reading their progress, under the tenant's row-level security.
 
-A request only records a queued run; the worker does the work. The partial unique index
-on `app.sync_runs` allows one queued-or-running run per tenant, so a second request
-gets the run already in progress instead of a duplicate.
+A request only records a queued run (`ingestion.runs.request`); the worker
+(`xeno worker`) does the work. The partial unique index on `app.sync_runs` allows one
+queued-or-running run per tenant, so a second request gets the run already in progress
+instead of a duplicate.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import psycopg
 from litestar.exceptions import NotFoundException
@@ -16,6 +16,7 @@ from psycopg.rows import class_row
 
 from api.db import Database
 from api.sync.schemas import SyncAccepted, SyncRunOut
+from ingestion import runs
 
 # A loaded run stays `transforming` until a dbt build of its tenant ends after the load
 # (every build records itself in app.mart_builds, whoever ran it: worker, Dagster, CLI).
@@ -29,37 +30,18 @@ _RUNS = (
 
 
 class SyncService:
-    def __init__(self, db: Database, wake_worker: Callable[[], None]) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.wake_worker = wake_worker
 
     async def request(
         self, user_id: uuid.UUID, tenant_id: uuid.UUID, *, full_refresh: bool
     ) -> SyncAccepted:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
-            try:
-                async with conn.transaction():
-                    row = await (
-                        await conn.execute(
-                            "insert into app.sync_runs (tenant_id, trigger, full_refresh) "
-                            "values (%s, 'api', %s) returning id, status",
-                            (tenant_id, full_refresh),
-                        )
-                    ).fetchone()
-                message = "sync queued"
-            except psycopg.errors.UniqueViolation:
-                row = await (
-                    await conn.execute(
-                        "select id, status from app.sync_runs where tenant_id = %s "
-                        "and status in ('queued', 'running')",
-                        (tenant_id,),
-                    )
-                ).fetchone()
-                message = "a sync of this store is already in progress"
-        if row is None:  # the active run finished between the two statements
-            return await self.request(user_id, tenant_id, full_refresh=full_refresh)
-        self.wake_worker()
-        return SyncAccepted(message=message, sync_id=row[0], status=row[1])
+        def queue(conn: psycopg.Connection) -> tuple[runs.SyncRun, bool]:
+            return runs.request(conn, tenant_id, trigger="api", full_refresh=full_refresh)
+
+        run, created = await self.db.run_scoped(queue, user_id=user_id, tenant_id=tenant_id)
+        message = "sync queued" if created else "a sync of this store is already in progress"
+        return SyncAccepted(message=message, sync_id=run.id, status=run.status)
 
     async def get(self, user_id: uuid.UUID, tenant_id: uuid.UUID, sync_id: uuid.UUID) -> SyncRunOut:
         async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from api.sync.worker import SyncWorker
-
 pytestmark = pytest.mark.anyio
 
 
@@ -34,46 +32,6 @@ async def test_request_twice_returns_the_active_run(client, register, make_tenan
         "/api/shopify/sync/00000000-0000-0000-0000-000000000000", headers=owner.headers(tenant)
     )
     assert unknown.status_code == 404
-
-
-async def test_worker_claims_queued_runs_once(register, make_tenant, settings, api_database):
-    owner = await register_direct(api_database)
-    tenant = make_tenant(owner)
-    with psycopg.connect(api_database, autocommit=True) as conn:
-        conn.execute(
-            "update app.sync_runs set status = 'failed', finished_at = now() "
-            "where status in ('queued', 'running')"
-        )
-        run_id = conn.execute(
-            "insert into app.sync_runs (tenant_id, trigger) values (%s, 'api') returning id",
-            (tenant,),
-        ).fetchone()[0]
-    worker = SyncWorker(settings)
-    claimed = worker._claim()
-    assert claimed is not None and claimed[0] == run_id and claimed[3] == "queued"
-    # while the tenant's sync lock is held (a sync is running), nothing is claimable
-    with psycopg.connect(api_database, autocommit=True) as conn:
-        from ingestion.sync import LOCK_NAMESPACE
-
-        conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (LOCK_NAMESPACE, str(tenant)))
-        assert all(c is None or c[1] != tenant for c in [worker._claim()])
-        conn.execute(
-            "update app.sync_runs set status = 'failed', finished_at = now() where id = %s",
-            (run_id,),
-        )
-
-
-async def register_direct(api_database):
-    import uuid
-
-    from tests.api.conftest import User
-
-    with psycopg.connect(api_database, autocommit=True) as conn:
-        user_id = conn.execute(
-            "insert into app.users (email, password_hash) values (%s, 'x') returning id",
-            (f"w-{uuid.uuid4().hex[:8]}@example.com",),
-        ).fetchone()[0]
-    return User(user_id, "", "", "")
 
 
 async def test_a_loaded_sync_is_transforming_until_the_marts_are_rebuilt(

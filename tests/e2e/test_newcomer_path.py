@@ -2,9 +2,9 @@
 
 register → log in → connect a simulator store → register webhooks → sync (202, poll) →
 dashboard equals the store's truth → orders and an abandoned checkout are created in the
-store → Shopify-style webhooks arrive → after the apply interval the dashboard shows
-them → a second user sees none of it. Only `xeno api` (a real server process), the
-simulator and PostgreSQL are involved; no Python call reaches into Xeno.
+store → Shopify-style webhooks arrive → the worker applies them and the dashboard shows
+them → a second user sees none of it. Only `xeno api` and `xeno worker` (real processes),
+the simulator and PostgreSQL are involved; no Python call reaches into Xeno.
 """
 
 from __future__ import annotations
@@ -19,9 +19,16 @@ import httpx
 
 from tests.api.conftest import PASSWORD
 from tests.ingestion.conftest import Simulator, ingestion_env, sim, simulator_url
-from tests.webhooks.conftest import server_factory, wh_database
+from tests.webhooks.conftest import server_factory, wh_database, worker_factory
 
-__all__ = ["ingestion_env", "server_factory", "sim", "simulator_url", "wh_database"]
+__all__ = [
+    "ingestion_env",
+    "server_factory",
+    "sim",
+    "simulator_url",
+    "wh_database",
+    "worker_factory",
+]
 
 
 def _wait(check: Callable[[], Any], what: str, timeout: float = 180) -> Any:
@@ -76,11 +83,10 @@ def _differences(board: dict[str, Any], truth: dict[str, Any]) -> list[str]:
     return found
 
 
-def test_newcomer_path(sim: Simulator, server_factory) -> None:
+def test_newcomer_path(sim: Simulator, server_factory, worker_factory) -> None:
     shop = sim.shop(orders=80, days=45, currency="EUR", timezone="Europe/Berlin")
-    server = server_factory(
-        API_SYNC_WORKER="true", WEBHOOK_APPLY_INTERVAL_SECONDS="2", DASHBOARD_CACHE_SECONDS="60"
-    )
+    server = server_factory(DASHBOARD_CACHE_SECONDS="60")
+    worker_factory()
     with httpx.Client(base_url=server.url, timeout=60) as api:
         owner = _login(api, f"owner-{shop['name']}@example.com")
         created = api.post(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 
-from ingestion import runs
+from core import locks
 from core.locks import NAMESPACE as LOCK_NAMESPACE
+from ingestion import runs
 from ingestion.sync import SyncBusy, run_sync
 
 
@@ -76,3 +78,62 @@ def test_a_killed_runs_row_is_closed_and_a_queued_run_is_executed(sim, make_tena
     assert runs.get_run(conn, first.id) == history[1]
     with pytest.raises(runs.RunConflict, match="not queued"):
         run_sync(tenant.id, run_id=first.id)
+
+
+def _settle(conn, tenant_id) -> None:
+    conn.execute(
+        "update app.sync_runs set status = 'failed', finished_at = now() "
+        "where tenant_id = %s and status in ('queued', 'running')",
+        (tenant_id,),
+    )
+
+
+def _claim(conn, triggers: tuple[str, ...], only) -> object:
+    """The id of the run a claim returns when every tenant but `only` is excluded."""
+    others = {
+        r[0]
+        for r in conn.execute(
+            "select tenant_id from app.sync_runs where status = 'queued' and tenant_id <> %s",
+            (only,),
+        )
+    }
+    run = runs.claim(conn, triggers, exclude=others)
+    return run.id if run else None
+
+
+def test_requests_coalesce_and_claims_pass_over_busy_tenants(sim, make_tenant, conn, database_url):
+    tenant = make_tenant(sim.shop(orders=1, rate_limit=False))
+    first, created = runs.request(conn, tenant.id, trigger="api")
+    again, created_again = runs.request(conn, tenant.id, trigger="api", full_refresh=True)
+    assert created and not created_again and again.id == first.id  # one pending unit
+    assert tenant.id not in runs.queue_first_syncs(conn)  # it has a run already
+    assert _claim(conn, ("api",), tenant.id) == first.id
+    assert _claim(conn, ("first",), tenant.id) is None  # a first-sync lane leaves it alone
+    with psycopg.connect(database_url, autocommit=True) as other, locks.held(other, tenant.id):
+        assert _claim(conn, ("api",), tenant.id) is None  # its tenant is being synced
+    assert _claim(conn, ("api",), tenant.id) == first.id
+    _settle(conn, tenant.id)
+
+
+def test_a_new_tenant_gets_exactly_one_first_sync(sim, make_tenant, conn):
+    tenant = make_tenant(sim.shop(orders=1, rate_limit=False))
+    assert tenant.id in runs.queue_first_syncs(conn)
+    assert tenant.id not in runs.queue_first_syncs(conn)
+    (run,) = runs.list_runs(conn, tenant.id)
+    assert (run.trigger, run.status) == ("first", "queued")
+    _settle(conn, tenant.id)
+    assert tenant.id not in runs.queue_first_syncs(conn)  # even after it ended
+
+
+def test_interrupted_runs_are_queued_again_once(sim, make_tenant, conn, database_url):
+    tenant = make_tenant(sim.shop(orders=1, rate_limit=False))
+    run, _ = runs.request(conn, tenant.id, trigger="api")
+    running = "update app.sync_runs set status = 'running', started_at = now(), attempts = %s "
+    conn.execute(running + "where id = %s", (1, run.id))
+    with psycopg.connect(database_url, autocommit=True) as other, locks.held(other, tenant.id):
+        assert run.id not in {r.id for r in runs.requeue_interrupted(conn)}  # alive elsewhere
+    requeued = {r.id: r for r in runs.requeue_interrupted(conn)}[run.id]
+    assert requeued.status == "queued" and "interrupted" in (requeued.error or "")
+    conn.execute(running + "where id = %s", (2, run.id))
+    closed = {r.id: r for r in runs.requeue_interrupted(conn)}[run.id]
+    assert closed.status == "failed" and closed.error == runs.INTERRUPTED

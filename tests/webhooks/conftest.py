@@ -1,5 +1,6 @@
 """Webhook fixtures: the session database (with marts and the API role), the simulator,
-and `xeno api` servers run as subprocesses on free ports, as Shopify would reach them.
+and `xeno api` servers run as subprocesses on free ports, as Shopify would reach them,
+and `xeno worker` processes that apply what they store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -28,7 +30,6 @@ __all__ = ["ingestion_env", "sim", "simulator_url"]
 SERVER_ENV = {
     "XENO_ENV": "test",
     "JWT_SECRET": "webhook-tests-" + "x" * 40,
-    "API_SYNC_WORKER": "false",
     "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
     "SHOPIFY_MAX_RETRIES": "0",
     "DB_POOL_MAX": "20",
@@ -57,10 +58,9 @@ def free_port() -> int:
 
 
 @dataclass
-class Server:
-    """A running `xeno api` process."""
+class Child:
+    """A running `xeno` subprocess."""
 
-    url: str
     process: subprocess.Popen
 
     def kill(self) -> None:
@@ -76,6 +76,13 @@ class Server:
                 self.kill()
 
 
+@dataclass
+class Server(Child):
+    """A running `xeno api` process."""
+
+    url: str
+
+
 def start_server(port: int | None = None, **env: str) -> Server:
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
@@ -88,11 +95,40 @@ def start_server(port: int | None = None, **env: str) -> Server:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return Server(url, process)
+                return Server(process, url)
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the API server did not start")
+
+
+# A test worker looks for work often and leaves tenants unsynced unless asked.
+WORKER_ENV = {"WORKER_POLL_SECONDS": "0.2", "WORKER_FIRST_SYNCS": "false", "LOG_LEVEL": "INFO"}
+
+
+def start_worker(log: Path | None = None, **env: str) -> Child:
+    """`xeno worker` on the session database; its log in `log` (else discarded)."""
+    sink = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "worker"],
+        env={**os.environ, **SERVER_ENV, **WORKER_ENV, **env},
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+    )
+    return Child(process)
+
+
+@pytest.fixture
+def worker_factory(wh_database: str, tmp_path: Path) -> Iterator[Callable[..., Child]]:
+    started: list[Child] = []
+
+    def make(**env: str) -> Child:
+        started.append(start_worker(tmp_path / f"worker-{len(started)}.log", **env))
+        return started[-1]
+
+    yield make
+    for worker in started:
+        worker.stop()
 
 
 @pytest.fixture
@@ -111,8 +147,8 @@ def server_factory(wh_database: str) -> Iterator[Callable[..., Server]]:
 
 @pytest.fixture(scope="module")
 def server(wh_database: str) -> Iterator[Server]:
-    """A shared receiver; its webhook worker is off (tests apply events themselves)."""
-    server = start_server(WEBHOOK_APPLY_INTERVAL_SECONDS="0")
+    """A shared receiver (the API only stores: tests apply events themselves)."""
+    server = start_server()
     yield server
     server.stop()
 

@@ -73,16 +73,17 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
 
 
 def test_store_mutation_reaches_raw_and_marts_and_redaction_removes_identity(
-    server_factory, make_shop, sim, conn
+    server_factory, worker_factory, make_shop, sim, conn
 ):
     shop = make_shop(orders=20, customers=10)
-    server = server_factory(WEBHOOK_APPLY_INTERVAL_SECONDS="1")
+    server = server_factory()
     headers, user_id = register_owner(server.url)
     conn.execute(
         "insert into app.memberships (tenant_id, user_id, role) values (%s, %s, 'owner')",
         (shop.tenant.id, user_id),
     )
     run_sync(shop.tenant.id)
+    worker_factory()
     headers["x-tenant-id"] = str(shop.tenant.id)
     first = httpx.post(f"{server.url}/api/shopify/webhooks/register", headers=headers, timeout=30)
     assert first.status_code == 200, first.text

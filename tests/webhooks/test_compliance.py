@@ -28,7 +28,7 @@ ROUTE = "/api/webhook/compliance"
 @pytest.fixture(scope="module")
 def app_server(wh_database: str) -> Iterator[Server]:
     """A receiver that knows the app's client secret; its webhook worker is off."""
-    server = start_server(WEBHOOK_APPLY_INTERVAL_SECONDS="0", SHOPIFY_API_SECRET=APP_SECRET)
+    server = start_server(SHOPIFY_API_SECRET=APP_SECRET)
     yield server
     server.stop()
 

@@ -113,7 +113,7 @@ def test_concurrent_deliveries_with_duplicates_are_stored_exactly_once(server, m
 
 def test_every_acknowledged_delivery_survives_sigkill(server_factory, make_shop, conn):
     shop = make_shop()
-    victim = server_factory(WEBHOOK_APPLY_INTERVAL_SECONDS="0")
+    victim = server_factory()
     deliveries = signed_orders(shop, 3_000, duplicate_every=3_001)
     url = f"{victim.url}/api/webhook/{shop.tenant.id}"
 
@@ -133,7 +133,7 @@ def test_every_acknowledged_delivery_survives_sigkill(server_factory, make_shop,
         deliveries[i][1]["X-Shopify-Webhook-Id"] for i, s in enumerate(statuses) if s == 200
     }
     assert 300 <= len(acknowledged) < len(deliveries)  # the kill landed mid-load
-    server_factory(WEBHOOK_APPLY_INTERVAL_SECONDS="0")  # restart: recovery needs nothing
+    server_factory()  # restart: recovery needs nothing
     kept = {
         row[0]
         for row in conn.execute(
