@@ -1,37 +1,56 @@
-"""The jobs (sync + transform of tenants; a tenant's webhooks + transform) and their requests.
+"""The job Dagster runs (sync + transform of tenants), its typed run config and requests.
 
-Every run carries its reason in tags, which the assets read: `xeno/trigger` (the
-`app.sync_runs.trigger` to record), `xeno/sync_id` (the queued API request this run
-executes) and `xeno/full_refresh`. Runs started by hand in Dagster (UI, backfills,
-`dagster job launch`) carry none of them and are recorded as trigger `operator`.
+Dagster runs the daily cycle and operators' runs; the live loop (users' sync requests,
+new tenants' first syncs, webhooks, erasure) runs in `xeno worker`. Both call the same
+functions (orchestration/work.py).
+
+A run's reason is its run config, `SyncConfig`, on both steps: the schedule passes
+`trigger="schedule"`; a run launched by hand (UI, backfill, `dagster job launch`) gets
+the defaults, trigger `operator` and no full refresh, or whatever the launchpad sets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Literal
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     Backoff,
+    Config,
     Jitter,
     RetryPolicy,
+    RunConfig,
     RunRequest,
     define_asset_job,
     in_process_executor,
 )
+from pydantic import Field
 
-from orchestration.partitions import TENANTS, range_tags
+from orchestration.partitions import range_tags
 
-TRIGGER_TAG = "xeno/trigger"
-SYNC_ID_TAG = "xeno/sync_id"
-FULL_REFRESH_TAG = "xeno/full_refresh"
-# The trigger of a run without `xeno/trigger`: launched by hand in Dagster.
-OPERATOR = "operator"
-# The asset that applies a tenant's stored webhooks to its raw tables (assets/webhooks.py);
-# the dbt models reading raw tables depend on it, so its job builds them after it.
-WEBHOOKS_KEY = AssetKey(["shopify", "webhooks"])
+# The op names of the two asset groups (assets/ingestion.py, assets/transforms.py).
+SYNC_OP = "shopify_raw"
+BUILD_OP = "marts"
+
+
+class SyncConfig(Config):
+    """Why a run syncs and builds its tenants; recorded on each tenant's `app.sync_runs` row."""
+
+    trigger: Literal["schedule", "operator"] = Field(
+        default="operator",
+        description="Recorded as the sync's trigger: `schedule` (daily_sync) or `operator`.",
+    )
+    full_refresh: bool = Field(
+        default=False,
+        description="Reload each store from scratch and rebuild its mart slices whole.",
+    )
+
+
+def sync_run_config(config: SyncConfig) -> RunConfig:
+    """The run config of a TENANT_SYNC_JOB run: the same SyncConfig on both steps."""
+    return RunConfig(ops={SYNC_OP: config, BUILD_OP: config})
+
 
 # Transient failures (the store or warehouse briefly away, another sync of the tenant
 # still holding its lock) heal by waiting: 30 s, 60 s, 120 s, jittered.
@@ -41,8 +60,8 @@ RETRY_POLICY = RetryPolicy(
 
 TENANT_SYNC_JOB = define_asset_job(
     "tenant_sync",
-    selection=AssetSelection.all() - AssetSelection.assets(WEBHOOKS_KEY),
-    partitions_def=TENANTS,
+    # Partitioned by TENANTS: inferred from the assets.
+    selection=AssetSelection.all(),
     # Both steps in the run's own process: a step subprocess would import dlt, dbt and the
     # definitions again (seconds per tenant) for no isolation the run process lacks.
     executor_def=in_process_executor,
@@ -51,54 +70,24 @@ TENANT_SYNC_JOB = define_asset_job(
     "build their mart slices in one dbt invocation.",
 )
 
-TENANT_WEBHOOKS_JOB = define_asset_job(
-    "tenant_webhooks",
-    # The webhooks step and the dbt models downstream of it; never the dlt sync.
-    selection=AssetSelection.assets(WEBHOOKS_KEY).downstream(),
-    partitions_def=TENANTS,
-    executor_def=in_process_executor,
-    op_retry_policy=RETRY_POLICY,
-    description="Apply one tenant's pending webhooks to its raw tables, then rebuild its "
-    "mart slice (skipped when nothing changed).",
-)
 
-
-@dataclass(frozen=True)
-class SyncRequest:
-    """Why a run syncs its tenant, as carried in the run's tags."""
-
-    trigger: str = OPERATOR
-    sync_id: str | None = None
-    full_refresh: bool = False
-
-    @classmethod
-    def from_tags(cls, tags: Mapping[str, str]) -> SyncRequest:
-        return cls(
-            trigger=tags.get(TRIGGER_TAG, OPERATOR),
-            sync_id=tags.get(SYNC_ID_TAG),
-            full_refresh=tags.get(FULL_REFRESH_TAG) == "true",
-        )
-
-    def tags(self) -> dict[str, str]:
-        tags = {TRIGGER_TAG: self.trigger, FULL_REFRESH_TAG: str(self.full_refresh).lower()}
-        if self.sync_id is not None:
-            tags[SYNC_ID_TAG] = self.sync_id
-        return tags
-
-
-def sync_run_request(batch: Sequence[str], request: SyncRequest, *, run_key: str) -> RunRequest:
+def sync_run_request(batch: Sequence[str], config: SyncConfig, *, run_key: str) -> RunRequest:
     """A run of TENANT_SYNC_JOB: one tenant partition, or a range of contiguous ones.
 
     A single tenant stays a partition run, so the per-store run limit (a queue limit on
     `dagster/partition`) applies to it; a batch is a range run.
     """
+    run_config = sync_run_config(config)
     if len(batch) == 1:
         return RunRequest(
             run_key=run_key,
             partition_key=batch[0],
             job_name=TENANT_SYNC_JOB.name,
-            tags=request.tags(),
+            run_config=run_config,
         )
     return RunRequest(
-        run_key=run_key, job_name=TENANT_SYNC_JOB.name, tags={**request.tags(), **range_tags(batch)}
+        run_key=run_key,
+        job_name=TENANT_SYNC_JOB.name,
+        run_config=run_config,
+        tags=range_tags(batch),
     )

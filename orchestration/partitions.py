@@ -1,8 +1,16 @@
-"""Tenants as Dagster partitions: one dynamic partition per tenant, keyed by tenant id.
+"""Tenants as Dagster partitions: one dynamic partition per tenant, named for its shop.
 
-Dynamic, because tenants come and go at run time (the tenants sensor keeps the set equal
-to `app.tenants`); one set shared by every asset, so a tenant's raw tables and its mart
-slice are the same partition.
+Dynamic, because tenants come and go at run time (the `tenant_partitions` sensor keeps the
+set equal to `app.tenants`); one set shared by every asset, so a tenant's raw tables and
+its mart slice are the same partition.
+
+A partition key is `<shop>.<tenant id>`: the store's handle (`acme-store` of
+`acme-store.myshopify.com`, which never changes for a tenant) so a person reading the UI
+knows the store, and the tenant id so the key is unique and `tenant_id()` reads it back.
+Handles are `[a-z0-9][a-z0-9-]*`, so keys hold only letters, digits, `-` and one `.`:
+none of the characters Dagster refuses in partition keys (`...`, control characters) or
+uses in partition selections (`,`, `[`, `]`, `|`). `tenant_id()` also reads the bare
+tenant-id keys of earlier versions, which the sensor replaces.
 
 A run covers one tenant (`dagster/partition`) or a *batch*: a contiguous range of the
 set's order (`dagster/asset_partition_range_start|end`). Batches exist for throughput —
@@ -21,16 +29,26 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from core.settings import get_settings
+from core.tenants import Tenant
 
 TENANTS = DynamicPartitionsDefinition(name="tenants")
-
-# A backfill launched in the UI over many tenants runs in batches like the schedule's.
-BACKFILL_POLICY = BackfillPolicy.multi_run(get_settings().orchestration_batch_size)
+SHOPIFY_SUFFIX = ".myshopify.com"
 
 
-def tenant_id(partition_key: str) -> uuid.UUID:
-    return uuid.UUID(partition_key)
+def partition_key(tenant: Tenant) -> str:
+    """`<shop handle>.<tenant id>`, e.g. `acme-store.0b6c…`: readable, unique, parseable."""
+    shop = tenant.shop_domain.removesuffix(SHOPIFY_SUFFIX)
+    return f"{shop}.{tenant.id}"
+
+
+def tenant_id(key: str) -> uuid.UUID:
+    """The tenant id of a partition key (also of an old bare-id key)."""
+    return uuid.UUID(key.rpartition(".")[2])
+
+
+def backfill_policy(batch_size: int) -> BackfillPolicy:
+    """A backfill launched in the UI over many tenants runs in batches like the schedule's."""
+    return BackfillPolicy.multi_run(batch_size)
 
 
 def batches(order: Sequence[str], wanted: Collection[str], size: int) -> Iterator[list[str]]:

@@ -1,8 +1,10 @@
-"""What the assets need at run time: the warehouse (tenants, database) and dbt.
+"""What the assets need at run time: the warehouse (database, data folder) and dbt.
 
-The dbt project is the one `xeno transform` runs; Dagster needs its manifest to know the
-models before anything runs. `ensure_manifest()` parses the project offline (`dbt parse`
-needs no database) when the manifest is missing, so the definitions load in a fresh
+Nothing here runs at import. The dbt project and its manifest come from `dbt_project()`
+and `ensure_manifest()`, the resources from `warehouse()` and `dbt_resource()`: cached
+factories that the code location's definitions function (orchestration/definitions.py)
+calls when Dagster loads it. `ensure_manifest()` parses the project offline (`dbt parse`
+needs no database) only when the manifest is missing, so the definitions load in a fresh
 clone; `xeno dagster ...` re-parses on every start so a changed model is never stale.
 """
 
@@ -10,59 +12,67 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource, DbtProject
+from pydantic import Field
 
-from core import db, tenants
-from core.settings import get_settings
+from core import db
+from core.settings import Settings
+from core.tenants import Tenant
 from dbt_project import runner
 
-DBT_PROJECT = DbtProject(
-    project_dir=runner.PROJECT_DIR,
-    profiles_dir=runner.PROFILES_DIR,
-    # The project's configs render the batch vars, which dbt requires on the command line:
-    # parse as the build of an empty batch (the marts bootstrap) does.
-    prepare_project_cli_args=["parse", "--quiet", "--vars", runner.batch_vars([])],
-)
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+@cache
+def dbt_project() -> DbtProject:
+    return DbtProject(
+        project_dir=runner.PROJECT_DIR,
+        profiles_dir=runner.PROFILES_DIR,
+        # The project's configs render the batch vars, which dbt requires on the command
+        # line: parse as the build of an empty batch (the marts bootstrap) does.
+        prepare_project_cli_args=["parse", "--quiet", "--vars", runner.batch_vars([])],
+    )
 
 
 def prepare_manifest() -> Path:
     """Parse the dbt project into its manifest (with dagster-dbt's concurrency guard)."""
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    DBT_PROJECT.preparer.prepare(DBT_PROJECT)
-    return DBT_PROJECT.manifest_path
+    project = dbt_project()
+    project.preparer.prepare(project)
+    return project.manifest_path
 
 
 def ensure_manifest() -> Path:
     """The manifest, parsed first if this checkout has none yet."""
-    if DBT_PROJECT.manifest_path.exists():
-        return DBT_PROJECT.manifest_path
-    return prepare_manifest()
+    path = dbt_project().manifest_path
+    return path if path.exists() else prepare_manifest()
 
 
 class Warehouse(ConfigurableResource):
-    """The product's database, resolved exactly as the CLI and the API resolve it."""
+    """The product's database and data folder, as the CLI and the API resolve them.
+
+    `database_url` is read from the DATABASE_URL environment variable (never shown in
+    the UI); empty, it is resolved at run time exactly as every `xeno` command does
+    (settings, else the development database).
+    """
+
+    database_url: str = Field(
+        default="",
+        description="PostgreSQL URL of the warehouse; empty: resolved from settings.",
+    )
+    data_dir: str = Field(description="DATA_DIR: dbt target folders live under it.")
 
     def url(self) -> str:
-        return db.resolve_database_url()
+        return self.database_url or db.resolve_database_url()
 
-    def tenants(self, partition_keys: Sequence[str]) -> list[tenants.Tenant]:
-        """The tenants of these partitions that still exist, in the same order."""
-        found = []
-        with db.transaction() as conn:
-            for key in partition_keys:
-                try:
-                    found.append(tenants.get(conn, uuid.UUID(key)))
-                except tenants.TenantNotFound:
-                    continue  # deleted since the run was requested: nothing to build
-        return found
-
-    def prepare_dbt(self) -> None:
-        """Create the shared mart tables if missing and point profiles.yml at the database.
+    def prepare_dbt(self) -> str:
+        """Create the shared mart tables if missing and point profiles.yml at the database;
+        the URL.
 
         dagster-dbt runs dbt as a subprocess with this process's environment, so the
         XENO_DB_* variables are exported here (the same for every tenant of a process).
@@ -70,15 +80,24 @@ class Warehouse(ConfigurableResource):
         url = self.url()
         runner.ensure_marts(url)
         os.environ.update(runner.dbt_env(url))
+        return url
 
-    def dbt_target(self, batch: Sequence[tenants.Tenant]) -> Path:
+    def dbt_target(self, batch: Sequence[Tenant]) -> Path:
         """A dbt target folder per tenant set: dbt re-parses whenever --vars change, so a
         folder per set keeps its partial-parse cache valid between runs of the same set
         (the daily batches repeat while the tenant registry is unchanged)."""
         ids = "".join(t.id.hex for t in batch)
         name = batch[0].id.hex if len(batch) == 1 else hashlib.sha256(ids.encode()).hexdigest()[:32]
-        return get_settings().data_dir / "dagster" / "dbt" / name
+        return Path(self.data_dir) / "dagster" / "dbt" / name
 
 
+def warehouse(settings: Settings) -> Warehouse:
+    """The Warehouse resource of these settings. The URL stays an environment variable
+    (`xeno dagster` exports the resolved one) so it is never written into run config."""
+    url = EnvVar(DATABASE_URL_ENV) if os.environ.get(DATABASE_URL_ENV) else ""
+    return Warehouse(database_url=url, data_dir=str(settings.data_dir))
+
+
+@cache
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(runner.PROFILES_DIR))
+    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(runner.PROFILES_DIR))

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from dagster import RunRequest, ScheduleDefinition, ScheduleEvaluationContext, schedule
 
 from core.settings import Settings
-from orchestration.jobs import TENANT_SYNC_JOB, SyncRequest, sync_run_request
+from orchestration.jobs import TENANT_SYNC_JOB, SyncConfig, sync_run_request
 from orchestration.partitions import TENANTS, batches
 
 
 def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
     """SYNC_SCHEDULE_CRON in SYNC_SCHEDULE_TIMEZONE (default 02:00 UTC)."""
+    size = settings.orchestration_batch_size
 
     @schedule(
         name="daily_sync",
@@ -30,9 +31,9 @@ def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
     def daily_sync(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         tick = context.scheduled_execution_time.isoformat()
         tenants = context.instance.get_dynamic_partitions(TENANTS.name)
-        for batch in batches(tenants, set(tenants), settings.orchestration_batch_size):
+        for batch in batches(tenants, set(tenants), size):
             yield sync_run_request(
-                batch, SyncRequest(trigger="schedule"), run_key=f"daily:{tick}:{batch[0]}"
+                batch, SyncConfig(trigger="schedule"), run_key=f"daily:{tick}:{batch[0]}"
             )
 
     return daily_sync

@@ -1,28 +1,33 @@
-"""The Shopify dlt resources as assets, materialised by ingestion's own `run_sync`.
+"""The Shopify dlt resources as assets, materialised by Xeno's own sync.
 
 `@dlt_assets` gives the asset specs (one asset per dlt resource, with dlt's kinds and
 the tenant partitions); the body does not call `DagsterDltResource.run`, which drops the
-pipeline's state and loads everything in one `pipeline.run`. It calls `run_sync`, so a
-Dagster sync takes the tenant's lock, records its `app.sync_runs` row (the queued API
-request's row when the run carries one) and loads a long backfill in resumable windows,
-exactly like `xeno sync` and the API.
+pipeline's state and loads everything in one `pipeline.run`. It calls
+`orchestration.work.sync_tenant` — the worker's call too — so a Dagster sync takes the
+tenant's lock, records its `app.sync_runs` row and loads a long backfill in resumable
+windows, exactly like `xeno sync` and the worker.
 
 A run syncs each tenant of its partitions (one, or a batch) in a small thread pool: a
 sync mostly waits on the store and the database, and each tenant has its own pipeline
 name, folder and lock. A tenant that fails is recorded on its partition (`sync_error`)
 and the others carry on; the dbt step then builds the batch and fails the run naming
-every tenant that failed (`failed_syncs`).
+every tenant that failed.
+
+`shopify_raw_assets()` builds the assets when the definitions load (it makes a Shopify
+client and a dlt pipeline for the specs): never at import.
 """
 
-import uuid
+# No `from __future__ import annotations`: Dagster reads the `context` and `config`
+# annotations at runtime.
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from functools import cache
 
 import dlt
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetsDefinition,
     AssetSpec,
     DagsterEventType,
     Failure,
@@ -32,16 +37,14 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from core.settings import get_settings
-from core.tenants import TenantNotFound
+from core.settings import Settings, get_settings
 from ingestion.client import connect
 from ingestion.pipeline import pipelines_dir
-from ingestion.runs import RunConflict, SyncRun
 from ingestion.source import SOURCE_NAME, shopify_source
-from ingestion.sync import SyncBusy, SyncFailed, run_sync
-from orchestration.jobs import SyncRequest
-from orchestration.partitions import BACKFILL_POLICY, TENANTS, tenant_id
-from orchestration.resources import Warehouse
+from orchestration import work
+from orchestration.jobs import SYNC_OP, SyncConfig
+from orchestration.partitions import TENANTS, backfill_policy, tenant_id
+from orchestration.work import TenantSync
 
 WAREHOUSE_POOL = "warehouse"
 # Partition metadata naming why a tenant of the run has no fresh sync.
@@ -65,74 +68,48 @@ class ShopifyTranslator(DagsterDltTranslator):
         )
 
 
-def _definition_source() -> dlt.sources.DltSource:
-    """The source's shape for the asset specs; never run (each run builds its own)."""
-    return shopify_source(connect("definitions.myshopify.com", "unused"), lookback_seconds=0)
+def _definition_source(settings: Settings) -> dlt.sources.DltSource:
+    """The source's shape for the asset specs; never run (each sync builds its own)."""
+    client = connect("definitions.myshopify.com", "unused", settings)
+    return shopify_source(client, lookback_seconds=0)
 
 
-def _definition_pipeline() -> dlt.Pipeline:
-    """A pipeline naming the destination kind; each tenant's run uses its own pipeline."""
+def _definition_pipeline(settings: Settings) -> dlt.Pipeline:
+    """A pipeline naming the destination kind; each tenant's sync uses its own pipeline."""
     return dlt.pipeline(
         pipeline_name="xeno_dagster_definitions",
-        pipelines_dir=str(pipelines_dir(get_settings())),
+        pipelines_dir=str(pipelines_dir(settings)),
         destination=dlt.destinations.postgres(),
         dataset_name="shopify",
     )
 
 
-@dataclass(frozen=True)
-class TenantSync:
-    """One tenant's outcome in a run: its finished sync, and the error if it failed."""
-
-    tenant: str
-    run: SyncRun | None = None
-    error: str | None = None
-    # Whether waiting may heal it: another sync holds the tenant, the database was away.
-    retryable: bool = False
-    # Another sync of the tenant was running (it rebuilds the marts): skipped, not failed.
-    busy: bool = False
-
-
-def sync_tenant(tenant: str, request: SyncRequest) -> TenantSync:
-    """`run_sync` of one tenant of the run, its failures sorted into retryable and final."""
-    sync_id = uuid.UUID(request.sync_id) if request.sync_id else None
-    try:
-        run = run_sync(
-            tenant_id(tenant),
-            full_refresh=request.full_refresh,
-            trigger=request.trigger,
-            run_id=sync_id,
-        )
-    except SyncBusy as exc:
-        return TenantSync(tenant, error=str(exc), retryable=True, busy=True)
-    except (RunConflict, TenantNotFound) as exc:
-        return TenantSync(tenant, error=str(exc))
-    except SyncFailed as exc:
-        # A requested sync's row is now `failed` and is what the retailer sees; a retry
-        # would record a second run behind it, so only unrequested syncs retry.
-        return TenantSync(tenant, exc.run, str(exc), retryable=sync_id is None)
-    except Exception as exc:  # isolated: the batch's other tenants still sync and build
-        return TenantSync(tenant, error=f"{type(exc).__name__}: {exc}", retryable=True)
-    return TenantSync(tenant, run)
-
-
 def sync_all(
-    context: AssetExecutionContext, tenants: Sequence[str], request: SyncRequest
-) -> list[TenantSync]:
-    """Sync every tenant of the run, a few at once; log each outcome as it lands."""
-    threads = min(get_settings().orchestration_sync_threads, len(tenants))
-    outcomes = []
+    context: AssetExecutionContext, keys: Sequence[str], config: SyncConfig
+) -> dict[str, TenantSync]:
+    """Sync every tenant of the run, a few at once; log each outcome as it lands.
+    The outcomes by partition key, in the run's order."""
+    threads = min(get_settings().orchestration_sync_threads, len(keys))
+    outcomes: dict[str, TenantSync] = {}
     with ThreadPoolExecutor(threads, thread_name_prefix="sync") as pool:
-        futures = [pool.submit(sync_tenant, tenant, request) for tenant in tenants]
+        futures = {
+            pool.submit(
+                work.sync_tenant,
+                tenant_id(key),
+                trigger=config.trigger,
+                full_refresh=config.full_refresh,
+            ): key
+            for key in keys
+        }
         for future in as_completed(futures):
-            outcome = future.result()
+            key, outcome = futures[future], future.result()
             status = outcome.run.status if outcome.run else "not run"
             if outcome.error:
-                context.log.error("sync of %s: %s: %s", outcome.tenant, status, outcome.error)
+                context.log.error("sync of %s: %s: %s", key, status, outcome.error)
             else:
-                context.log.info("sync of %s: %s", outcome.tenant, status)
-            outcomes.append(outcome)
-    return sorted(outcomes, key=lambda o: tenants.index(o.tenant))
+                context.log.info("sync of %s: %s", key, status)
+            outcomes[key] = outcome
+    return {key: outcomes[key] for key in keys}
 
 
 def sync_metadata(outcome: TenantSync, table: str) -> dict[str, MetadataValue]:
@@ -166,7 +143,7 @@ def failed_syncs(context: AssetExecutionContext) -> dict[str, str]:
     """Tenants whose sync failed earlier in this run, and why (their partition metadata)."""
     failed = {}
     for entry in context.instance.all_logs(
-        context.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+        context.run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
     ):
         event = entry.asset_materialization
         if event is not None and event.partition and SYNC_ERROR in event.metadata:
@@ -174,45 +151,49 @@ def failed_syncs(context: AssetExecutionContext) -> dict[str, str]:
     return failed
 
 
-@dlt_assets(
-    dlt_source=_definition_source(),
-    dlt_pipeline=_definition_pipeline(),
-    name="shopify_raw",
-    partitions_def=TENANTS,
-    backfill_policy=BACKFILL_POLICY,
-    dagster_dlt_translator=ShopifyTranslator(),
-    pool=WAREHOUSE_POOL,
-)
-def shopify_raw(
-    context: AssetExecutionContext, warehouse: Warehouse
-) -> Iterator[MaterializeResult]:
+def sync_step(context: AssetExecutionContext, config: SyncConfig) -> Iterator[MaterializeResult]:
     """Sync the run's tenants (always whole stores: a sync is one unit).
 
     Only when no tenant synced does the step fail (retried if waiting may help: a single
     tenant whose lock is held waits for it); otherwise the batch goes on to the dbt step.
     """
-    outcomes = sync_all(context, context.partition_keys, SyncRequest.from_tags(context.run.tags))
-    if all(o.error for o in outcomes):
-        errors = {o.tenant: o.error for o in outcomes}
+    outcomes = sync_all(context, context.partition_keys, config)
+    if all(o.error for o in outcomes.values()):
+        errors = {key: o.error for key, o in outcomes.items()}
         raise Failure(
             f"no tenant of the run synced: {errors}",
             metadata={"failed_tenants": MetadataValue.json(errors)},
-            allow_retries=all(o.retryable for o in outcomes),
+            allow_retries=all(o.retryable for o in outcomes.values()),
         )
-    failed = {o.tenant: o.error for o in outcomes if o.error and not o.busy}
-    schemas = {str(t.id): t.raw_schema for t in warehouse.tenants(context.partition_keys)}
-    for key in sorted(context.selected_asset_keys):
-        table = key.path[-1]
-        for outcome in outcomes:
+    failed = {key: o.error for key, o in outcomes.items() if o.error and not o.busy}
+    schemas = {t.id: t.raw_schema for t in work.existing([o.tenant_id for o in outcomes.values()])}
+    for asset_key in sorted(context.selected_asset_keys):
+        table = asset_key.path[-1]
+        for key, outcome in outcomes.items():
             metadata = sync_metadata(outcome, table)
-            if outcome.tenant in schemas:
-                name = f"{schemas[outcome.tenant]}.{table}"
+            if outcome.tenant_id in schemas:
+                name = f"{schemas[outcome.tenant_id]}.{table}"
                 metadata["dagster/table_name"] = MetadataValue.text(name)
-            context.add_asset_metadata(metadata, asset_key=key, partition_key=outcome.tenant)
+            context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=key)
         yield MaterializeResult(
-            asset_key=key,
+            asset_key=asset_key,
             metadata={
                 "tenants": MetadataValue.int(len(outcomes)),
                 "failed_tenants": MetadataValue.json(failed),
             },
         )
+
+
+@cache
+def shopify_raw_assets(batch_size: int) -> AssetsDefinition:
+    """The raw assets, partitioned by tenant, backfilled in batches of `batch_size`."""
+    settings = get_settings()
+    return dlt_assets(
+        dlt_source=_definition_source(settings),
+        dlt_pipeline=_definition_pipeline(settings),
+        name=SYNC_OP,
+        partitions_def=TENANTS,
+        backfill_policy=backfill_policy(batch_size),
+        dagster_dlt_translator=ShopifyTranslator(),
+        pool=WAREHOUSE_POOL,
+    )(sync_step)

@@ -6,12 +6,17 @@ a materialisation and each data test an asset check; mart materialisations carry
 tenant's row count on its partition. When that build fails, `runner.build_tenants`
 rebuilds the batch split, so the healthy tenants still get their marts and the failing
 ones are named. A tenant whose build fails has its loaded sync closed as failed with the
-error (the API shows a loaded sync as `transforming` until a build follows it).
+error (`work.close_failed_builds`: the API shows a loaded sync as `transforming` until a
+build follows it).
+
+`marts_assets()` builds the assets when the definitions load (it needs dbt's manifest,
+parsed first in a fresh clone): never at import.
 """
 
-# No `from __future__ import annotations`: Dagster checks the `context` annotation at runtime.
-import uuid
+# No `from __future__ import annotations`: Dagster reads the `context` and `config`
+# annotations at runtime.
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -19,7 +24,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
-    AssetSpec,
+    AssetsDefinition,
     Failure,
     MetadataValue,
     Output,
@@ -32,32 +37,20 @@ from dagster_dbt import (
 )
 from psycopg import sql
 
-from core.tenants import Tenant
 from dbt_project import runner
+from orchestration import work
 from orchestration.assets.ingestion import WAREHOUSE_POOL, failed_syncs
-from orchestration.jobs import RETRY_POLICY, WEBHOOKS_KEY, SyncRequest
-from orchestration.partitions import BACKFILL_POLICY, TENANTS
-from orchestration.resources import DBT_PROJECT, Warehouse, ensure_manifest
+from orchestration.jobs import BUILD_OP, RETRY_POLICY, SyncConfig
+from orchestration.partitions import TENANTS, backfill_policy, tenant_id
+from orchestration.resources import Warehouse, dbt_project, ensure_manifest
 
 
 class MartsTranslator(DagsterDbtTranslator):
     """dbt sources onto the dlt assets; models grouped by layer (staging, ..., marts).
 
     A raw table `orders__line_items` is a nested table of the dlt resource `orders`, so
-    each source table maps to the asset of its root resource: `shopify/orders`. Models
-    reading raw tables also depend on `shopify/webhooks`, which writes into them.
+    each source table maps to the asset of its root resource: `shopify/orders`.
     """
-
-    def get_asset_spec(
-        self, manifest: Mapping[str, Any], unique_id: str, project: Any
-    ) -> AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        reads_raw = any(
-            upstream.startswith("source.") for upstream in _upstream(manifest, unique_id)
-        )
-        if unique_id.startswith("model.") and reads_raw:
-            return spec.merge_attributes(deps=[WEBHOOKS_KEY])
-        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -70,11 +63,6 @@ class MartsTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else None
 
 
-def _upstream(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
-    node = manifest.get("nodes", {}).get(unique_id, {})
-    return list(node.get("depends_on", {}).get("nodes", []))
-
-
 TRANSLATOR = MartsTranslator(
     settings=DagsterDbtTranslatorSettings(
         enable_asset_checks=True, enable_duplicate_source_asset_keys=True
@@ -82,18 +70,18 @@ TRANSLATOR = MartsTranslator(
 )
 
 
-def slice_rows(url: str, key: AssetKey, tenants: Sequence[str]) -> dict[str, int]:
-    """Rows of each of `tenants` in a shared mart table (none for other models)."""
+def slice_rows(url: str, key: AssetKey, partition_keys: Sequence[str]) -> dict[str, int]:
+    """Rows of each tenant partition in a shared mart table (none for other models)."""
     schema, table = runner.dbt_env(url)["XENO_MARTS_SCHEMA"], key.path[-1]
     if key.path[0] != "marts" or table not in runner.MART_MODELS:
         return {}
     query = sql.SQL(
-        "select tenant_id::text, count(*) from {}.{} where tenant_id = any(%s::uuid[]) "
-        "group by tenant_id"
+        "select tenant_id, count(*) from {}.{} where tenant_id = any(%s) group by tenant_id"
     ).format(sql.Identifier(schema), sql.Identifier(table))
+    ids = {key: tenant_id(key) for key in partition_keys}
     with psycopg.connect(url) as conn:
-        counts = dict(conn.execute(query, (list(tenants),)).fetchall())
-    return {tenant: int(counts.get(tenant, 0)) for tenant in tenants}
+        counts = dict(conn.execute(query, (list(ids.values()),)).fetchall())
+    return {key: int(counts.get(tenant, 0)) for key, tenant in ids.items()}
 
 
 def with_slice_rows(context: AssetExecutionContext, event: Any, url: str) -> Any:
@@ -101,83 +89,47 @@ def with_slice_rows(context: AssetExecutionContext, event: Any, url: str) -> Any
     if not isinstance(event, Output):
         return event
     key = context.asset_key_for_output(event.output_name)
-    for tenant, count in slice_rows(url, key, context.partition_keys).items():
+    for partition, count in slice_rows(url, key, context.partition_keys).items():
         context.add_asset_metadata(
             {"dagster/partition_row_count": MetadataValue.int(count)},
             asset_key=key,
-            partition_key=tenant,
+            partition_key=partition,
         )
     return event
 
 
 def rebuilt(
-    keys: Iterable[AssetKey], tenants: Sequence[str], url: str
+    keys: Iterable[AssetKey], partitions: Sequence[str], url: str
 ) -> Iterator[AssetMaterialization]:
-    """The models a failed batch build skipped, materialised for each tenant the split
-    rebuild (`runner.build_tenants`, outside dagster-dbt) did build."""
+    """The models a failed batch build skipped, materialised for each tenant partition the
+    split rebuild (`work.build`, outside dagster-dbt) did build."""
     for key in sorted(keys):
-        counts = slice_rows(url, key, tenants)
-        for tenant in tenants:
+        counts = slice_rows(url, key, partitions)
+        for partition in partitions:
             metadata = {"built_by": MetadataValue.text("split rebuild after a failed batch")}
-            if tenant in counts:
-                metadata["dagster/partition_row_count"] = MetadataValue.int(counts[tenant])
-            yield AssetMaterialization(asset_key=key, partition=tenant, metadata=metadata)
+            if partition in counts:
+                metadata["dagster/partition_row_count"] = MetadataValue.int(counts[partition])
+            yield AssetMaterialization(asset_key=key, partition=partition, metadata=metadata)
 
 
-def fail_unbuilt_syncs(url: str, tenant_id: uuid.UUID, error: str) -> None:
-    """Close the tenant's loaded syncs still waiting for a build as failed with `error`.
-
-    The API shows a loaded sync as `transforming` until a mart build follows it; after a
-    failed build none will, so the retailer sees the failure and its reason instead.
-    """
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "update app.sync_runs r set status = 'failed', error = %s "
-            "where r.tenant_id = %s and r.status = 'succeeded' and r.finished_at > coalesce("
-            "(select b.built_at from app.mart_builds b where b.tenant_id = r.tenant_id), "
-            "'-infinity')",
-            (error, tenant_id),
-        )
-
-
-def failed_builds(batch: Sequence[Tenant], full_refresh: bool, url: str) -> dict[str, str]:
-    """After a failed build of the batch: `runner.build_tenants` builds it again, split in
-    halves down to single tenants while it fails (so a transient failure heals and the
-    healthy tenants still build, and are recorded); the tenants that still fail, with
-    dbt's failures."""
-    results = runner.build_tenants(
-        [(t.id, t.raw_schema) for t in batch], full_refresh=full_refresh, url=url
-    )
-    return {str(r.tenant_id): "; ".join(r.failures) for r in results if not r.success}
-
-
-@dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
-    name="marts",
-    partitions_def=TENANTS,
-    backfill_policy=BACKFILL_POLICY,
-    dagster_dbt_translator=TRANSLATOR,
-    # Unit tests check SQL logic, not a tenant's data: CI runs them once (as the runner).
-    exclude="resource_type:unit_test",
-    pool=WAREHOUSE_POOL,
-)
-def marts(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+def build_step(
+    context: AssetExecutionContext, config: SyncConfig, dbt: DbtCliResource, warehouse: Warehouse
 ) -> Iterator[Any]:
     """`dbt build` of the run's tenants: their staging views and slices of the marts.
 
+    If the one invocation fails, `work.build` builds the batch again split in halves down
+    to single tenants while it fails (so a transient failure heals, the healthy tenants
+    still build and are recorded, and the failing ones' syncs are closed as failed).
     The step fails after building, naming every tenant of the run whose sync or build
-    failed; the others' marts are built and recorded.
+    failed.
     """
-    batch = warehouse.tenants(context.partition_keys)
+    keys = {tenant_id(key): key for key in context.partition_keys}
+    batch = work.existing(list(keys))
     if not batch:
         raise Failure("no tenant of this run exists any more", allow_retries=False)
-    request = SyncRequest.from_tags(context.run.tags)
-    url = warehouse.url()
     try:
-        warehouse.prepare_dbt()
-        vars_ = runner.batch_vars([(t.id, t.raw_schema) for t in batch], request.full_refresh)
+        url = warehouse.prepare_dbt()
+        vars_ = runner.batch_vars([(t.id, t.raw_schema) for t in batch], config.full_refresh)
         invocation = dbt.cli(
             # dbt's events reach Dagster on stdout; its debug file log (every statement of
             # every tenant of the batch) only cost build time.
@@ -192,27 +144,42 @@ def marts(
                 materialised.add(context.asset_key_for_output(event.output_name))
             yield with_slice_rows(context, event, url)
         built = invocation.is_successful()
-        failed = {} if built else failed_builds(batch, request.full_refresh, url)
+        if built:  # the API's sync status and dashboard caches follow the recorded builds
+            runner.record_builds(url, [t.id for t in batch])
+            failed = {}
+        else:  # work.build records the tenants it builds and closes the others' syncs
+            failed = work.build(batch, full_refresh=config.full_refresh)
     except Exception as exc:
         if context.retry_number >= RETRY_POLICY.max_retries:  # no attempt left
-            for tenant in batch:
-                fail_unbuilt_syncs(url, tenant.id, f"transform failed: {exc}")
+            work.close_failed_builds({t.id: f"{type(exc).__name__}: {exc}" for t in batch})
         raise
-    if built:  # the API's sync status and dashboard caches follow the recorded builds
-        runner.record_builds(url, [t.id for t in batch])
-    else:  # build_tenants recorded the tenants it built
-        healthy = [str(t.id) for t in batch if str(t.id) not in failed]
+    if not built:
+        healthy = [keys[t.id] for t in batch if t.id not in failed]
         yield from rebuilt(context.selected_asset_keys - materialised, healthy, url)
-    for tenant in batch:
-        if str(tenant.id) in failed:
-            fail_unbuilt_syncs(url, tenant.id, f"transform failed: {failed[str(tenant.id)]}")
-    failed |= {t: f"sync: {e}" for t, e in failed_syncs(context).items() if t not in failed}
-    if failed:
+    failures = {keys[t]: reason for t, reason in failed.items()}
+    failures |= {k: f"sync: {e}" for k, e in failed_syncs(context).items() if k not in failures}
+    if failures:
         # Failed models and tests also show on the events above (checks fail). They fail
         # the same way on every retry: no retries.
         raise Failure(
-            f"{len(failed)} of {len(context.partition_keys)} tenant(s) failed: "
-            + ", ".join(sorted(failed)),
-            metadata={"failed_tenants": MetadataValue.json(failed)},
+            f"{len(failures)} of {len(context.partition_keys)} tenant(s) failed: "
+            + ", ".join(sorted(failures)),
+            metadata={"failed_tenants": MetadataValue.json(failures)},
             allow_retries=False,
         )
+
+
+@cache
+def marts_assets(batch_size: int) -> AssetsDefinition:
+    """The dbt assets, partitioned by tenant, backfilled in batches of `batch_size`."""
+    return dbt_assets(
+        manifest=ensure_manifest(),
+        project=dbt_project(),
+        name=BUILD_OP,
+        partitions_def=TENANTS,
+        backfill_policy=backfill_policy(batch_size),
+        dagster_dbt_translator=TRANSLATOR,
+        # Unit tests check SQL logic, not a tenant's data: CI runs them once (as the runner).
+        exclude="resource_type:unit_test",
+        pool=WAREHOUSE_POOL,
+    )(build_step)

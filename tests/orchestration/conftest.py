@@ -3,7 +3,6 @@ instance in a temp folder, and tenants registered for simulated shops."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from dagster import DagsterInstance
 
 from core import tenants
-from orchestration.partitions import TENANTS
+from orchestration.partitions import TENANTS, partition_key
 from tests.ingestion.conftest import (  # noqa: F401 - fixtures shared with ingestion
     Simulator,
     ingestion_env,
@@ -54,7 +53,8 @@ def make_tenant(
     return make
 
 
-def add_partition(instance: DagsterInstance, tenant_id: uuid.UUID) -> str:
-    key = str(tenant_id)
+def add_partition(instance: DagsterInstance, tenant: tenants.Tenant) -> str:
+    """The tenant's partition (`<shop>.<tenant id>`), as the tenants sensor adds it."""
+    key = partition_key(tenant)
     instance.add_dynamic_partitions(TENANTS.name, [key])
     return key

@@ -1,7 +1,7 @@
 """Runs of `tenant_sync` in process against the simulator and the session database.
 
-One tenant partition (an API request): its marts equal the simulator's truth and the
-request's own `app.sync_runs` row records the run. A batch (a range of partitions, one
+One tenant partition (an operator's run of one tenant): its marts equal the simulator's
+truth and its `app.sync_runs` row records the run. A batch (a range of partitions, one
 dbt build): every healthy tenant's marts equal its truth, while a tenant whose store is
 unreachable and a tenant whose build fails are named by the failed run and never stop
 the others; the failed build closes that tenant's sync as failed (not `transforming`).
@@ -17,13 +17,14 @@ from dagster import materialize
 from psycopg import sql
 
 from core import tenants
+from core.settings import get_settings
 from ingestion import runs
 from ingestion.sync import run_sync
-from orchestration.assets.ingestion import shopify_raw
-from orchestration.assets.transforms import marts
+from orchestration.assets.ingestion import shopify_raw_assets
+from orchestration.assets.transforms import marts_assets
 from orchestration.definitions import defs
-from orchestration.jobs import TENANT_SYNC_JOB, SyncRequest
-from orchestration.partitions import range_tags
+from orchestration.jobs import TENANT_SYNC_JOB, SyncConfig, sync_run_config
+from orchestration.partitions import partition_key, range_tags
 from tests.orchestration.conftest import add_partition, temp_instance
 from tests.transforms.helpers import money, query
 
@@ -69,42 +70,43 @@ def partition_metadata(result, key: str, partition: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def synced(make_tenant, sim, database_url, tmp_path_factory):
-    """A store synced and transformed through Dagster, as an API request would run it."""
+def synced(make_tenant, sim, tmp_path_factory):
+    """A store synced and transformed through Dagster, as an operator's run of one
+    partition (no run config: the defaults) runs it."""
     made = make_tenant(orders=300, seed=7)
     tenant = made["tenant"]
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        queued = runs.queue(conn, tenant.id, trigger="api")
+    size = get_settings().orchestration_batch_size
     with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
+        key = add_partition(instance, tenant)
         result = materialize(
-            [shopify_raw, marts],
-            partition_key=add_partition(instance, tenant.id),
+            [shopify_raw_assets(size), marts_assets(size)],
+            partition_key=key,
             instance=instance,
-            resources=defs.resources,
-            tags=SyncRequest("api", str(queued.id)).tags(),
+            resources=defs().resources,
         )
     assert result.success
-    return tenant, sim.truth(made["shop"]["domain"]), queued, result
+    return tenant, key, sim.truth(made["shop"]["domain"]), result
 
 
 def test_marts_equal_truth(synced, database_url):
-    tenant, truth, _, _ = synced
+    tenant, _, truth, _ = synced
     assert_marts_equal_truth(database_url, tenant.id, truth)
 
 
-def test_api_request_row_follows_the_run(synced, conn):
-    _, truth, queued, _ = synced
-    run = runs.get_run(conn, queued.id)
-    assert run is not None and run.status == "succeeded" and run.trigger == "api"
+def test_sync_row_records_the_operator_run(synced, conn):
+    tenant, _, truth, _ = synced
+    (run, *_) = runs.list_runs(conn, tenant.id)
+    assert (run.status, run.trigger, run.full_refresh) == ("succeeded", "operator", False)
     assert run.rows_loaded["orders"] == truth["counts"]["orders_all"]
 
 
-def test_assets_carry_row_counts_and_checks(synced):
-    tenant, truth, queued, result = synced
-    key = str(tenant.id)
+def test_assets_carry_row_counts_and_checks(synced, conn):
+    tenant, key, truth, result = synced
     orders = partition_metadata(result, "shopify/orders", key)
     assert orders["rows_loaded"] == truth["counts"]["orders_all"]
-    assert orders["sync_id"] == str(queued.id)
+    (run, *_) = runs.list_runs(conn, tenant.id)
+    assert orders["sync_id"] == str(run.id) and orders["sync_trigger"] == "operator"
+    assert orders["dagster/table_name"] == f"{tenant.raw_schema}.orders"
     mart = partition_metadata(result, "marts/fct_orders", key)
     assert mart["dagster/partition_row_count"] == truth["counts"]["orders_all"]
     checks = result.get_asset_check_evaluations()
@@ -148,26 +150,34 @@ def batch(make_tenant, sim, database_url, tmp_path_factory):
         healthy[2]["tenant"],
     ]
     with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
-        result = run_batch(instance, [t.id for t in members], SyncRequest("schedule"))
-    truths = {h["tenant"].id: sim.truth(h["shop"]["domain"]) for h in healthy}
+        result = run_batch(instance, members)
+    truths = {h["tenant"]: sim.truth(h["shop"]["domain"]) for h in healthy}
     return result, truths, unreachable, broken
 
 
-def run_batch(instance, tenant_ids, request: SyncRequest):
-    """The job over a range of new partitions, as the daemon runs a batch's run."""
-    keys = [add_partition(instance, t) for t in tenant_ids]
-    return defs.resolve_job_def(TENANT_SYNC_JOB.name).execute_in_process(
-        instance=instance, tags={**request.tags(), **range_tags(keys)}, raise_on_error=False
+def run_batch(instance, members: list[tenants.Tenant]):
+    """The job over a range of new partitions, as the daemon runs a daily batch's run."""
+    keys = [add_partition(instance, t) for t in members]
+    return (
+        defs()
+        .resolve_job_def(TENANT_SYNC_JOB.name)
+        .execute_in_process(
+            instance=instance,
+            tags=range_tags(keys),
+            run_config=sync_run_config(SyncConfig(trigger="schedule")),
+            raise_on_error=False,
+        )
     )
 
 
 def test_batch_builds_every_healthy_tenant(batch, database_url):
     result, truths, _, _ = batch
-    for tenant_id, truth in truths.items():
-        assert_marts_equal_truth(database_url, tenant_id, truth)
-        orders = partition_metadata(result, "shopify/orders", str(tenant_id))
+    for tenant, truth in truths.items():
+        assert_marts_equal_truth(database_url, tenant.id, truth)
+        orders = partition_metadata(result, "shopify/orders", partition_key(tenant))
         assert orders["rows_loaded"] == truth["counts"]["orders_all"]
-        mart = partition_metadata(result, "marts/fct_orders", str(tenant_id))
+        assert orders["sync_trigger"] == "schedule"
+        mart = partition_metadata(result, "marts/fct_orders", partition_key(tenant))
         assert mart["dagster/partition_row_count"] == truth["counts"]["orders_all"]
 
 
@@ -177,18 +187,20 @@ def test_batch_run_fails_naming_the_failed_tenants(batch):
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "marts"
     metadata = failure.step_failure_data.user_failure_data.metadata
-    assert set(metadata["failed_tenants"].value) == {str(unreachable.id), str(broken.id)}
-    sync_error = partition_metadata(result, "shopify/orders", str(unreachable.id))
+    # named by their partitions: the shop beside the tenant id
+    failed = {partition_key(unreachable), partition_key(broken)}
+    assert set(metadata["failed_tenants"].value) == failed
+    sync_error = partition_metadata(result, "shopify/orders", partition_key(unreachable))
     assert "sync_error" in sync_error
 
 
 def test_sync_rows_tell_the_retailer(batch, conn, database_url):
     _, truths, unreachable, broken = batch
-    for tenant_id in truths:
-        (latest, *_) = runs.list_runs(conn, tenant_id)
+    for tenant in truths:
+        (latest, *_) = runs.list_runs(conn, tenant.id)
         assert (latest.status, latest.trigger) == ("succeeded", "schedule")
         (built,) = query(
-            database_url, "select built_at from app.mart_builds where tenant_id = %s", tenant_id
+            database_url, "select built_at from app.mart_builds where tenant_id = %s", tenant.id
         )
         assert built["built_at"] > latest.finished_at  # not `transforming` for the API
     (gone, *_) = runs.list_runs(conn, unreachable.id)
@@ -202,9 +214,9 @@ def test_next_daily_batch_of_healthy_tenants_succeeds(batch, database_url, tmp_p
     """Steady state: the same stores again, one batch, one successful dbt build."""
     _, truths, _, _ = batch
     with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
-        result = run_batch(instance, list(truths), SyncRequest("schedule"))
+        result = run_batch(instance, list(truths))
     assert result.success
-    for tenant_id, truth in truths.items():
-        assert_marts_equal_truth(database_url, tenant_id, truth)
-        mart = partition_metadata(result, "marts/fct_orders", str(tenant_id))
+    for tenant, truth in truths.items():
+        assert_marts_equal_truth(database_url, tenant.id, truth)
+        mart = partition_metadata(result, "marts/fct_orders", partition_key(tenant))
         assert "built_by" not in mart  # built by the batch's one dbt invocation, no split
