@@ -42,7 +42,7 @@ def dagster_group() -> None:
 @dagster_group.command("dev")
 @click.option("--port", default=UI_PORT, show_default=True, help="Port of the UI.")
 def dev(port: int) -> None:
-    """Webserver (UI) and daemon (schedules, sensors, run queue) together."""
+    """Webserver (UI) and daemon (schedule, sensor, run queue) together."""
     _exec("dagster", "dev", *CODE_LOCATION, "--host", "127.0.0.1", "--port", str(port))
 
 
@@ -56,5 +56,5 @@ def webserver(host: str, port: int) -> None:
 
 @dagster_group.command("daemon")
 def daemon() -> None:
-    """The daemon alone: schedules, sensors, the run queue and run retries."""
+    """The daemon alone: schedule, sensor, run queue, run monitoring and run retries."""
     _exec("dagster-daemon", "run", *CODE_LOCATION)
