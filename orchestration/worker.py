@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TypeVar
@@ -47,6 +47,9 @@ T = TypeVar("T")
 
 # How long a stop waits for lanes to reach a safe point before the process exits anyway.
 STOP_GRACE_SECONDS = 5.0
+# Tenants whose webhooks are applied at once: a dlt load waits on the database about as
+# long as it computes, so two overlap well on two cores.
+APPLY_THREADS = 2
 # A failing tenant's builds are retried after 30 s, 60 s, ... up to 30 minutes.
 BUILD_RETRY_SECONDS = (30, 60, 120, 300, 900, 1800)
 
@@ -210,7 +213,12 @@ class Worker:
         log.info("sync and build finished", extra=context)
 
     def webhook_lane(self) -> None:
-        """Apply due webhooks of every tenant, then build the changed ones together."""
+        """Apply due webhooks of every tenant, and have the changed ones rebuilt.
+
+        The lane does not wait for the build: it applies the next events while dbt builds
+        the last ones (dlt's work is this process's CPU, dbt's the database's), and the
+        requests made meanwhile join the next build.
+        """
         last_erase = 0.0
         while not self.stop.is_set():
             started = time.monotonic()
@@ -218,27 +226,23 @@ class Worker:
                 self._guarded(work.erase_due)
                 self._guarded(self._queue_first_syncs)
                 last_erase = started
-            changed = self._apply_due()
-            retry = self.builder.retry_due()
-            if changed or retry:
-                futures = self.builder.request([*changed, *retry])
-                self.builder.wait(futures.values())
+            changed = [*self._apply_due(), *self.builder.retry_due()]
+            if changed:
+                self.builder.request(changed)
             else:
                 self.stop.wait(self.settings.worker_poll_seconds)
 
     def _apply_due(self) -> list[uuid.UUID]:
+        """Apply the due events of every tenant not being synced; the tenants changed."""
         due = self._guarded(pending_by_tenant) or {}
         with self._lock:
-            syncing = set(self._syncing)
-        changed = []
-        for tenant_id in due:
-            if self.stop.is_set():
-                break
-            if tenant_id in syncing:  # its sync holds the lock; its events wait a pass
-                continue
-            if work.apply_webhooks(tenant_id).changed:
-                changed.append(tenant_id)
-        return changed
+            todo = [t for t in due if t not in self._syncing]  # its sync holds the lock
+        with ThreadPoolExecutor(APPLY_THREADS, thread_name_prefix="apply") as pool:
+            applied = pool.map(self._apply_unless_stopping, todo)
+            return [t for t, changed in zip(todo, applied, strict=True) if changed]
+
+    def _apply_unless_stopping(self, tenant_id: uuid.UUID) -> bool:
+        return not self.stop.is_set() and work.apply_webhooks(tenant_id).changed
 
     def _queue_first_syncs(self) -> None:
         if not self.settings.worker_first_syncs:
