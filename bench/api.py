@@ -206,7 +206,6 @@ def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "API_SYNC_WORKER": "false",
         "API_WORKERS": os.environ.get("API_WORKERS", "2"),
         "LOG_LEVEL": "WARNING",
         "XENO_ENV": "test",

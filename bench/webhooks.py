@@ -89,8 +89,6 @@ def start(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "API_SYNC_WORKER": "false",
-        "WEBHOOK_APPLY_INTERVAL_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
         "XENO_ENV": "test",
         "DB_POOL_MAX": "16",

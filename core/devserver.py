@@ -75,7 +75,10 @@ def run(*, demo: bool) -> None:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     click.echo(f"component logs: {logs}/")
-    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a supervisor: stop the children too
+    # Ctrl-C, or a supervisor's SIGTERM, stops the children too (set explicitly: a shell
+    # starting this in the background would otherwise have it ignore SIGINT).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     children = [
         (component, _start(component, env, logs / component.log))
         for component in COMPONENTS
@@ -126,7 +129,13 @@ def _watch(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
 
 
 def _stop(children: list[tuple[Component, subprocess.Popen[bytes]]]) -> None:
-    """SIGTERM to every child's process group; SIGKILL to what is left after STOP_SECONDS."""
+    """SIGTERM to every child's process group; SIGKILL to what is left after STOP_SECONDS.
+
+    A second Ctrl-C (or `uv run` forwarding the first one again) must not cut this short
+    and leave children running: stopping ignores further signals.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     for _, proc in children:
         _signal_group(proc, signal.SIGTERM)
     deadline = time.monotonic() + STOP_SECONDS

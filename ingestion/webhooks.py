@@ -1,8 +1,8 @@
 """Apply stored webhooks to the tenant's raw tables, through the sync's own dlt resources.
 
-`apply_all_pending(tenant_id)` is the entry point of both callers (the API's webhook
-worker and Dagster's `pending_webhooks` sensor job): it repeats `apply_pending`, which,
-under the tenant's sync lock, takes a micro-batch of stored events
+`apply_all_pending(tenant_id)` is the entry point (the worker's webhook lane calls it
+through `orchestration.work.apply_webhooks`): it repeats `apply_pending`, which, under
+the tenant's lock (`core.locks`), takes a micro-batch of stored events
 (`app.webhook_events`, oldest first) and:
 
 - loads create/update payloads with `shopify_source` itself (same resource names, keys,
@@ -379,8 +379,3 @@ def pending_by_tenant(settings: Settings | None = None) -> dict[uuid.UUID, tuple
             "group by tenant_id"
         ).fetchall()
     return {tenant: (int(newest), int(attempts)) for tenant, newest, attempts in rows}
-
-
-def tenants_with_pending(settings: Settings | None = None) -> list[uuid.UUID]:
-    """Tenants with events due (for a worker or a Dagster sensor)."""
-    return list(pending_by_tenant(settings))

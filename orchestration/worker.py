@@ -332,5 +332,9 @@ def worker_command() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(threadName)s %(message)s"
     )
+    # The worker's log tells what it did per unit of work; dlt's per-load warnings and
+    # dbt's line per node (hundreds per build) are only noise here.
+    logging.getLogger("dlt").setLevel(logging.ERROR)
+    os.environ.setdefault("DBT_LOG_LEVEL", "warn")
     click.echo("worker: running; Ctrl-C stops it", err=True)
     run_worker(settings)

@@ -68,7 +68,6 @@ def make_settings(database_url: str, simulator: RunningSimulator, **extra: str) 
             "DATABASE_URL": database_url,
             "SHOPIFY_ENDPOINT_TEMPLATE": simulator.endpoint_template,
             "SHOPIFY_MAX_RETRIES": "0",
-            "API_SYNC_WORKER": "false",
             "AUTH_RATE_LIMIT_PER_MINUTE": "10000",
             "JWT_SECRET": "test-secret-" + "x" * 40,
             **extra,

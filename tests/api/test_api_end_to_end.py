@@ -1,4 +1,4 @@
-"""Simulator -> API sync (worker: ingestion, then dbt) -> dashboard equals the truth."""
+"""Simulator -> API sync request -> worker (ingestion, then dbt) -> dashboard equals the truth."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from core.settings import get_settings
+from orchestration.worker import Worker
 from tests.api.conftest import make_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def test_dashboard_equals_the_simulator_truth(register, simulator, api_database, monkeypatch):
-    # the worker's child process reads the environment, like `xeno sync` does
+    # the worker reads the environment, like `xeno worker` does
     monkeypatch.setenv("DATABASE_URL", api_database)
     monkeypatch.setenv("SHOPIFY_ENDPOINT_TEMPLATE", simulator.endpoint_template)
     get_settings.cache_clear()
-    settings = make_settings(api_database, simulator, API_SYNC_WORKER="true")
+    settings = make_settings(api_database, simulator, WORKER_FIRST_SYNCS="false")
+    worker = Worker(settings)
+    worker.start()
     shop = simulator.shop("gamma")
     truth = httpx.get(f"{simulator.base_url}/_sim/{shop.domain}/truth").json()
     try:
@@ -60,6 +63,7 @@ async def test_dashboard_equals_the_simulator_truth(register, simulator, api_dat
                     break
                 await asyncio.sleep(0.5)
     finally:
+        worker.shutdown()
         get_settings.cache_clear()
 
     assert body["totalOrders"] == truth["counts"]["orders_counted"]
