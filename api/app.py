@@ -32,6 +32,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.insights.cache import DashboardCache
 from api.insights.controller import InsightsController
 from api.insights.service import InsightsService
+from api.limits import check_request
 from api.logs import configure as configure_logs
 from api.middleware import request_context_middleware
 from api.store_data.controller import StoreDataController
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],

@@ -30,6 +30,7 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
         path = "/webhook"
         tags = ["webhooks"]
         security = []
+        opt = {"keeps_nul": True}  # NUL is cleaned, not refused: see WebhookReceiver
 
         @post(
             "/{tenant_id:str}",
