@@ -20,7 +20,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.stores.memory import MemoryStore
 
 from api.auth.controller import AuthController
@@ -41,6 +41,7 @@ from api.sync.controller import SyncController
 from api.sync.service import SyncService
 from api.sync.worker import SyncWorker
 from api.system.controller import SystemController, service_version
+from api.system.metrics import MetricsController
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
 from api.webhooks.controller import (
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Router("/api/v1", route_handlers=api_routes(), security=BEARER),
             Router("/api", route_handlers=api_routes(), include_in_schema=False),
             SystemController,
-            PrometheusController,
+            MetricsController,
         ],
         dependencies={name: _singleton(value) for name, value in services.items()},
         middleware=[

@@ -14,7 +14,11 @@ under the tenant's sync lock, takes a micro-batch of stored events
   new `_dlt_load_id`, so the incremental marts pick the change up;
 - hands privacy and lifecycle topics to `ingestion.webhook_privacy`;
 - marks every event applied / skipped / unhandled, or failed with the error (retried
-  later with backoff), and announces changes with NOTIFY for the API's live stream.
+  later with backoff), and announces changes with NOTIFY for the API's live stream;
+- quarantines an event whose payload can never be applied (not an object, no usable id,
+  an `updated_at` that is not a timestamp with a zone, a privacy request it cannot
+  read): a terminal status with the reason, so one bad delivery never fails the rest of
+  its batch, nor comes back every interval.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ _ALL_TIME = dlt.sources.incremental(
 class Event:
     id: int
     topic: str
-    payload: dict[str, Any]
+    payload: Any  # an object, unless the receiver let something else in (`unusable`)
     received_at: datetime
     triggered_at: str | None = None  # X-Shopify-Triggered-At: orders equal `updated_at`s
 
@@ -90,12 +94,13 @@ class AppliedBatch:
     skipped: int = 0
     unhandled: int = 0
     failed: int = 0
+    quarantined: int = 0
     load_id: str | None = None
     changed: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
-        return self.applied + self.skipped + self.unhandled + self.failed
+        return self.applied + self.skipped + self.unhandled + self.failed + self.quarantined
 
 
 @dataclass
@@ -137,23 +142,56 @@ def _version(event: Event) -> tuple[datetime, datetime, int]:
     return updated, triggered, event.id
 
 
+def _record_id(value: object) -> int | None:
+    """A Shopify id (a positive bigint, as a number or digits), else None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
+
+
+def unusable(event: Event) -> str | None:
+    """Why the event's payload can never be applied (None: it can be).
+
+    Checked before anything touches it, so the rest of the batch never pays for it."""
+    if not isinstance(event.payload, dict):
+        return f"payload is a JSON {type(event.payload).__name__}, not an object"
+    if event.resource is None or (event.action != "delete" and event.action not in UPSERT_ACTIONS):
+        return None
+    if _record_id(event.payload.get("id")) is None:
+        return "payload has no usable id (a positive integer)"
+    if event.action == "delete":
+        return None
+    try:
+        updated = datetime.fromisoformat(str(event.payload.get(CURSOR)))
+    except ValueError:
+        return f"payload {CURSOR} is not an ISO 8601 timestamp"
+    if updated.tzinfo is None:
+        return f"payload {CURSOR} has no time zone"
+    return None
+
+
 def plan_batch(events: list[Event]) -> _Plan:
     """Classify a batch; of several versions of one record only the newest stays."""
     plan = _Plan()
     for event in events:
-        record_id = event.payload.get("id")
+        reason = unusable(event)
+        if reason is not None:
+            log.warning("webhook event %s (%s) quarantined: %s", event.id, event.topic, reason)
+            plan.mark(event, "quarantined", reason)
+            continue
+        record_id = _record_id(event.payload.get("id"))
         if event.resource is not None and event.action == "delete" and record_id is not None:
-            plan.deletes.setdefault(event.resource, {})[int(record_id)] = event
+            plan.deletes.setdefault(event.resource, {})[record_id] = event
         elif event.resource is not None and event.action in UPSERT_ACTIONS:
-            if record_id is None or not event.payload.get(CURSOR):
-                plan.mark(event, "skipped", "payload has no id or updated_at")
-                continue
+            assert record_id is not None  # checked by `unusable`
             versions = plan.upserts.setdefault(event.resource, {})
-            current = versions.get(int(record_id))
+            current = versions.get(record_id)
             if current is None or _version(event) > _version(current):
                 if current is not None:
                     plan.mark(current, "skipped", "superseded in the same batch")
-                versions[int(record_id)] = event
+                versions[record_id] = event
             else:
                 plan.mark(event, "skipped", "superseded in the same batch")
         elif event.topic in STORED_ONLY:
@@ -313,7 +351,11 @@ def _apply(
                     plan.mark(event, "applied")
                     batch.changed.setdefault(resource, []).append(record_id)
     for event in plan.special:
-        plan.mark(event, *privacy.handle(conn, tenant, event.topic, event.payload, settings))
+        try:
+            plan.mark(event, *privacy.handle(conn, tenant, event.topic, event.payload, settings))
+        except (AttributeError, TypeError, ValueError) as exc:  # a request it cannot read
+            log.warning("webhook event %s (%s) quarantined: %s", event.id, event.topic, exc)
+            plan.mark(event, "quarantined", f"unreadable {event.topic} payload: {exc}"[:500])
     _record(conn, plan.outcome)
     for status, _ in plan.outcome.values():
         setattr(batch, status, getattr(batch, status) + 1)

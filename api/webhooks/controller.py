@@ -20,7 +20,7 @@ from api.webhooks.service import WebhookService
 from api.webhooks.stream import EventBroker
 
 AuthedRequest = Request[Principal, object, object]
-EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed"]
+EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed", "quarantined"]
 
 
 def receiver_controller(max_body_bytes: int) -> type[Controller]:
@@ -88,7 +88,8 @@ class WebhookController(Controller):
         status: EventStatus | None = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[WebhookEventOut]:
-        """Received webhooks, newest first: applied, skipped, unhandled or failed (why)."""
+        """Received webhooks, newest first: applied, skipped, unhandled, failed (retried)
+        or quarantined (never applicable), with the reason."""
         return await webhook_service.events(
             request.user.user_id, request.user.tenant.tenant_id, status, limit
         )
