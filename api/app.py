@@ -35,6 +35,7 @@ from api.insights.service import InsightsService
 from api.limits import check_request
 from api.logs import configure as configure_logs
 from api.middleware import request_context_middleware
+from api.openapi import document_errors
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
 from api.sync.controller import SyncController
@@ -74,7 +75,6 @@ PUBLIC_PATHS = [
     "^/schema",
     "^/api(/v1)?/webhook/",
 ]
-BEARER = [{"BearerAuth": []}]
 
 
 async def _auth_throttled(request: Request[Any, Any, Any]) -> bool:
@@ -155,9 +155,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         return [auth_routes, receiver_controller(settings.webhook_max_body_bytes), *CONTROLLERS]
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
-            Router("/api/v1", route_handlers=api_routes(), security=BEARER),
+            Router("/api/v1", route_handlers=api_routes()),
             Router("/api", route_handlers=api_routes(), include_in_schema=False),
             SystemController,
             MetricsController,
@@ -193,3 +193,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.environment == "development",
         logging_config=None,
     )
+    document_errors(app, PUBLIC_PATHS)
+    return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from litestar import Response, get
+from litestar import MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import Counter, Gauge
@@ -47,7 +47,7 @@ async def refresh_webhook_backlog(db: Database) -> None:
 
 
 class MetricsController(PrometheusController):
-    @get(operation_id="metrics")
+    @get(operation_id="metrics", media_type=MediaType.TEXT)
     async def get(self, db: NamedDependency[Database]) -> Response:  # type: ignore[override]
         """Prometheus text exposition: HTTP metrics, auth rejections, webhook backlog."""
         await refresh_webhook_backlog(db)
