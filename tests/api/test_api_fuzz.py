@@ -57,9 +57,7 @@ class Caller:
 @pytest.fixture(scope="module")
 def fuzz_server(api_database: str, simulator) -> Iterator[Server]:
     server = start_server(
-        DATABASE_URL=api_database,
-        SHOPIFY_ENDPOINT_TEMPLATE=simulator.endpoint_template,
-        WEBHOOK_APPLY_INTERVAL_SECONDS="0",
+        DATABASE_URL=api_database, SHOPIFY_ENDPOINT_TEMPLATE=simulator.endpoint_template
     )
     yield server
     server.stop()
