@@ -14,7 +14,8 @@ under the tenant's sync lock, takes a micro-batch of stored events
   new `_dlt_load_id`, so the incremental marts pick the change up;
 - hands privacy and lifecycle topics to `ingestion.webhook_privacy`;
 - marks every event applied / skipped / unhandled, or failed with the error (retried
-  later with backoff), and announces changes with NOTIFY for the API's live stream;
+  later with backoff; a payload that breaks the dlt load is isolated by loading halves
+  of the batch, so it fails alone), and announces changes with NOTIFY for the API's live stream;
 - quarantines an event whose payload can never be applied (not an object, no usable id,
   an `updated_at` that is not a timestamp with a zone, a privacy request it cannot
   read): a terminal status with the reason, so one bad delivery never fails the rest of
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "xeno_events"
 BATCH_SIZE = 5_000
+# dlt runs one batch may spend to load around a payload that breaks the load (halving)
+ISOLATION_LOADS = 32
 DELETED_COLUMN = "_xeno_deleted_at"
 # webhook topic prefix -> the sync's resource (and raw table) it updates
 RESOURCES = {
@@ -327,27 +330,64 @@ def _notify(conn: psycopg.Connection, tenant_id: uuid.UUID, batch: AppliedBatch)
         conn.execute("select pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps(message)))
 
 
+def _reason(exc: BaseException) -> str:
+    """The root cause's first line (dlt wraps the error that matters in its step error)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def load_isolating(
+    tenant: tenants.Tenant, plan: _Plan, settings: Settings
+) -> tuple[str | None, dict[int, str]]:
+    """Load the plan's upserts; a load that fails is retried as two halves, so a payload
+    that breaks the load (a number out of its column's range, ...) fails alone while the
+    rest of the batch is applied. At most `ISOLATION_LOADS` dlt runs: when everything
+    fails (the database is down) the split stops there. The last load id, and the error
+    of each event (by id) left unloaded."""
+    everything = [(res, rid, ev) for res, v in plan.upserts.items() for rid, ev in v.items()]
+    groups = [everything] if everything else []
+    load_id: str | None = None
+    failed: dict[int, str] = {}
+    loads = 0
+    while groups:
+        group = groups.pop()
+        part = _Plan()
+        for resource, record_id, event in group:
+            part.upserts.setdefault(resource, {})[record_id] = event
+        loads += 1
+        try:
+            load_id = load_upserts(tenant, part, settings) or load_id
+        except Exception as exc:
+            if len(group) > 1 and loads + len(groups) + 2 <= ISOLATION_LOADS:
+                groups += [group[: len(group) // 2], group[len(group) // 2 :]]
+                continue
+            log.exception("webhook load of tenant %s failed (%s events)", tenant.id, len(group))
+            failed.update(dict.fromkeys((event.id for *_, event in group), _reason(exc)))
+    return load_id, failed
+
+
 def _apply(
     conn: psycopg.Connection, tenant: tenants.Tenant, events: list[Event], settings: Settings
 ) -> AppliedBatch:
     batch = AppliedBatch(tenant.id)
     plan = plan_batch(events)
     drop_stale(conn, tenant, plan)
-    try:
-        batch.load_id = load_upserts(tenant, plan, settings)
-        if any(plan.deletes.values()):
-            batch.load_id = batch.load_id or privacy.new_load_id()
+    batch.load_id, failed = load_isolating(tenant, plan, settings)
+    if any(plan.deletes.values()):
+        batch.load_id = batch.load_id or privacy.new_load_id()
+        try:
             flag_deletes(conn, tenant, plan, batch.load_id)
-    except Exception as exc:
-        log.exception("webhook batch of tenant %s failed", tenant.id)
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
-        for versions in (*plan.upserts.values(), *plan.deletes.values()):
-            for event in versions.values():
-                plan.mark(event, "failed", reason)
-    else:
-        for kind in (plan.upserts, plan.deletes):
-            for resource, versions in kind.items():
-                for record_id, event in versions.items():
+        except Exception as exc:
+            log.exception("webhook deletes of tenant %s failed", tenant.id)
+            failed.update({e.id: _reason(exc) for v in plan.deletes.values() for e in v.values()})
+    for kind in (plan.upserts, plan.deletes):
+        for resource, versions in kind.items():
+            for record_id, event in versions.items():
+                if event.id in failed:
+                    plan.mark(event, "failed", failed[event.id])
+                else:
                     plan.mark(event, "applied")
                     batch.changed.setdefault(resource, []).append(record_id)
     for event in plan.special:

@@ -113,3 +113,20 @@ def test_a_receiver_refusal_is_not_quarantined_but_never_stored(server, make_sho
     )
     assert response.status_code == 400
     assert stored(conn, shop.tenant.id) == 0
+
+
+def test_a_payload_that_breaks_the_load_fails_alone(make_shop, conn):
+    shop = make_shop()
+    good = [("customers/update", customer(3, n)) for n in range(7)]
+    # passes every check, but no column type holds it: the dlt load of its batch fails
+    poison = ("customers/update", {**customer(3, 99), "orders_count": 10**30})
+    store(conn, shop, [*good[:3], poison, *good[3:]])
+    batch = apply_pending(shop.tenant.id)
+    assert (batch.applied, batch.failed) == (7, 1)
+    (error,) = conn.execute(
+        "select error from app.webhook_events where tenant_id = %s and status = 'failed'",
+        (shop.tenant.id,),
+    ).fetchone()
+    assert "PipelineStepFailed" not in error  # the root cause, not dlt's wrapper
+    loaded = conn.execute(f'select count(*) from "{shop.tenant.raw_schema}".customers')
+    assert loaded.fetchone()[0] == 7
