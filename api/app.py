@@ -22,7 +22,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.stores.memory import MemoryStore
 
 from api.auth.controller import AuthController
@@ -34,13 +34,16 @@ from api.errors import EXCEPTION_HANDLERS
 from api.insights.cache import DashboardCache
 from api.insights.controller import InsightsController
 from api.insights.service import InsightsService
+from api.limits import check_request
 from api.logs import configure as configure_logs
 from api.middleware import request_context_middleware
+from api.openapi import document_errors
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
 from api.sync.controller import SyncController
 from api.sync.service import SyncService
 from api.system.controller import SystemController, service_version
+from api.system.metrics import MetricsController
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
 from api.webhooks.controller import (
@@ -72,7 +75,6 @@ PUBLIC_PATHS = [
     "^/schema",
     "^/api(/v1)?/webhook/",
 ]
-BEARER = [{"BearerAuth": []}]
 
 
 async def _auth_throttled(request: Request[Any, Any, Any]) -> bool:
@@ -151,12 +153,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         return [auth_routes, receiver_controller(settings.webhook_max_body_bytes), *CONTROLLERS]
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
-            Router("/api/v1", route_handlers=api_routes(), security=BEARER),
+            Router("/api/v1", route_handlers=api_routes()),
             Router("/api", route_handlers=api_routes(), include_in_schema=False),
             SystemController,
-            PrometheusController,
+            MetricsController,
         ],
         dependencies={name: _singleton(value) for name, value in services.items()},
         middleware=[
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
@@ -188,3 +191,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.environment == "development",
         logging_config=None,
     )
+    document_errors(app, PUBLIC_PATHS)
+    return app

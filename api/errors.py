@@ -1,4 +1,4 @@
-"""Every error leaves the API as JSON `{"error": "<message>"}` with the right status.
+"""Every error leaves the API as JSON `{"error", "requestId"}` with the right status.
 
 Litestar's own exceptions (validation, 401/403/404/405/413/429, ...) and ours share one
 handler. Unexpected exceptions become a 500 without internals (the traceback goes to the
@@ -8,6 +8,7 @@ log with the request id); development mode adds the exception text to help debug
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import psycopg
@@ -39,16 +40,24 @@ class UnavailableException(HTTPException):
     status_code = HTTP_503_SERVICE_UNAVAILABLE
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    return request.scope.get("state", {}).get("request_id")
+def _request_id(request: Request[Any, Any, Any]) -> str:
+    """The id the request context middleware gave the request; one of its own for errors
+    Litestar raises before any middleware runs (no route for the path or the method)."""
+    state = request.scope.setdefault("state", {})
+    if "request_id" not in state:
+        state["request_id"] = uuid.uuid4().hex
+        state["request_id_unsent"] = True
+    return state["request_id"]
 
 
 def _body(message: str, request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": message, **extra}
-    request_id = _request_id(request)
-    if request_id:
-        body["requestId"] = request_id
-    return body
+    return {"error": message, **extra, "requestId": _request_id(request)}
+
+
+def _headers(request: Request[Any, Any, Any], headers: dict[str, str]) -> dict[str, str]:
+    if request.scope["state"].get("request_id_unsent"):
+        headers["x-request-id"] = request.scope["state"]["request_id"]
+    return headers
 
 
 def _validation_message(exc: ValidationException) -> tuple[str, list[Any]]:
@@ -72,10 +81,11 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if exc.status_code == HTTP_429_TOO_MANY_REQUESTS:
         headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
         message = "too many requests; retry later"
+    body = _body(message, request, **extra)
     return Response(
-        _body(message, request, **extra),
+        body,
         status_code=exc.status_code,
-        headers=headers,
+        headers=_headers(request, headers),
         media_type=MediaType.JSON,
     )
 
@@ -85,16 +95,18 @@ def unexpected_exception_handler(request: Request[Any, Any, Any], exc: Exception
         log.warning(
             "database busy: %s", type(exc).__name__, extra={"request_id": _request_id(request)}
         )
+        body = _body("the database is busy; retry later", request)
         return Response(
-            _body("the database is busy; retry later", request),
+            body,
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers=_headers(request, {"Retry-After": "5"}),
         )
     log.exception("unhandled error", extra={"request_id": _request_id(request)})
     message = "internal server error"
     if request.app.debug:
         message += f": {type(exc).__name__}: {exc}"
-    return Response(_body(message, request), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    body = _body(message, request)
+    return Response(body, status_code=HTTP_500_INTERNAL_SERVER_ERROR, headers=_headers(request, {}))
 
 
 EXCEPTION_HANDLERS = {

@@ -14,7 +14,12 @@ the tenant's lock (`core.locks`), takes a micro-batch of stored events
   new `_dlt_load_id`, so the incremental marts pick the change up;
 - hands privacy and lifecycle topics to `ingestion.webhook_privacy`;
 - marks every event applied / skipped / unhandled, or failed with the error (retried
-  later with backoff), and announces changes with NOTIFY for the API's live stream.
+  later with backoff; a payload that breaks the dlt load is isolated by loading halves
+  of the batch, so it fails alone), and announces changes with NOTIFY for the API's live stream;
+- quarantines an event whose payload can never be applied (not an object, no usable id,
+  an `updated_at` that is not a timestamp with a zone, a privacy request it cannot
+  read): a terminal status with the reason, so one bad delivery never fails the rest of
+  its batch, nor comes back every interval.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "xeno_events"
 BATCH_SIZE = 5_000
+# dlt runs one batch may spend to load around a payload that breaks the load (halving)
+ISOLATION_LOADS = 32
 DELETED_COLUMN = "_xeno_deleted_at"
 # webhook topic prefix -> the sync's resource (and raw table) it updates
 RESOURCES = {
@@ -66,7 +73,7 @@ _ALL_TIME = dlt.sources.incremental(
 class Event:
     id: int
     topic: str
-    payload: dict[str, Any]
+    payload: Any  # an object, unless the receiver let something else in (`unusable`)
     received_at: datetime
     triggered_at: str | None = None  # X-Shopify-Triggered-At: orders equal `updated_at`s
 
@@ -89,12 +96,13 @@ class AppliedBatch:
     skipped: int = 0
     unhandled: int = 0
     failed: int = 0
+    quarantined: int = 0
     load_id: str | None = None
     changed: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
-        return self.applied + self.skipped + self.unhandled + self.failed
+        return self.applied + self.skipped + self.unhandled + self.failed + self.quarantined
 
 
 @dataclass
@@ -136,23 +144,56 @@ def _version(event: Event) -> tuple[datetime, datetime, int]:
     return updated, triggered, event.id
 
 
+def _record_id(value: object) -> int | None:
+    """A Shopify id (a positive bigint, as a number or digits), else None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
+
+
+def unusable(event: Event) -> str | None:
+    """Why the event's payload can never be applied (None: it can be).
+
+    Checked before anything touches it, so the rest of the batch never pays for it."""
+    if not isinstance(event.payload, dict):
+        return f"payload is a JSON {type(event.payload).__name__}, not an object"
+    if event.resource is None or (event.action != "delete" and event.action not in UPSERT_ACTIONS):
+        return None
+    if _record_id(event.payload.get("id")) is None:
+        return "payload has no usable id (a positive integer)"
+    if event.action == "delete":
+        return None
+    try:
+        updated = datetime.fromisoformat(str(event.payload.get(CURSOR)))
+    except ValueError:
+        return f"payload {CURSOR} is not an ISO 8601 timestamp"
+    if updated.tzinfo is None:
+        return f"payload {CURSOR} has no time zone"
+    return None
+
+
 def plan_batch(events: list[Event]) -> _Plan:
     """Classify a batch; of several versions of one record only the newest stays."""
     plan = _Plan()
     for event in events:
-        record_id = event.payload.get("id")
+        reason = unusable(event)
+        if reason is not None:
+            log.warning("webhook event %s (%s) quarantined: %s", event.id, event.topic, reason)
+            plan.mark(event, "quarantined", reason)
+            continue
+        record_id = _record_id(event.payload.get("id"))
         if event.resource is not None and event.action == "delete" and record_id is not None:
-            plan.deletes.setdefault(event.resource, {})[int(record_id)] = event
+            plan.deletes.setdefault(event.resource, {})[record_id] = event
         elif event.resource is not None and event.action in UPSERT_ACTIONS:
-            if record_id is None or not event.payload.get(CURSOR):
-                plan.mark(event, "skipped", "payload has no id or updated_at")
-                continue
+            assert record_id is not None  # checked by `unusable`
             versions = plan.upserts.setdefault(event.resource, {})
-            current = versions.get(int(record_id))
+            current = versions.get(record_id)
             if current is None or _version(event) > _version(current):
                 if current is not None:
                     plan.mark(current, "skipped", "superseded in the same batch")
-                versions[int(record_id)] = event
+                versions[record_id] = event
             else:
                 plan.mark(event, "skipped", "superseded in the same batch")
         elif event.topic in STORED_ONLY:
@@ -288,31 +329,72 @@ def _notify(conn: psycopg.Connection, tenant_id: uuid.UUID, batch: AppliedBatch)
         conn.execute("select pg_notify(%s, %s)", (NOTIFY_CHANNEL, json.dumps(message)))
 
 
+def _reason(exc: BaseException) -> str:
+    """The root cause's first line (dlt wraps the error that matters in its step error)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+def load_isolating(
+    tenant: tenants.Tenant, plan: _Plan, settings: Settings
+) -> tuple[str | None, dict[int, str]]:
+    """Load the plan's upserts; a load that fails is retried as two halves, so a payload
+    that breaks the load (a number out of its column's range, ...) fails alone while the
+    rest of the batch is applied. At most `ISOLATION_LOADS` dlt runs: when everything
+    fails (the database is down) the split stops there. The last load id, and the error
+    of each event (by id) left unloaded."""
+    everything = [(res, rid, ev) for res, v in plan.upserts.items() for rid, ev in v.items()]
+    groups = [everything] if everything else []
+    load_id: str | None = None
+    failed: dict[int, str] = {}
+    loads = 0
+    while groups:
+        group = groups.pop()
+        part = _Plan()
+        for resource, record_id, event in group:
+            part.upserts.setdefault(resource, {})[record_id] = event
+        loads += 1
+        try:
+            load_id = load_upserts(tenant, part, settings) or load_id
+        except Exception as exc:
+            if len(group) > 1 and loads + len(groups) + 2 <= ISOLATION_LOADS:
+                groups += [group[: len(group) // 2], group[len(group) // 2 :]]
+                continue
+            log.exception("webhook load of tenant %s failed (%s events)", tenant.id, len(group))
+            failed.update(dict.fromkeys((event.id for *_, event in group), _reason(exc)))
+    return load_id, failed
+
+
 def _apply(
     conn: psycopg.Connection, tenant: tenants.Tenant, events: list[Event], settings: Settings
 ) -> AppliedBatch:
     batch = AppliedBatch(tenant.id)
     plan = plan_batch(events)
     drop_stale(conn, tenant, plan)
-    try:
-        batch.load_id = load_upserts(tenant, plan, settings)
-        if any(plan.deletes.values()):
-            batch.load_id = batch.load_id or privacy.new_load_id()
+    batch.load_id, failed = load_isolating(tenant, plan, settings)
+    if any(plan.deletes.values()):
+        batch.load_id = batch.load_id or privacy.new_load_id()
+        try:
             flag_deletes(conn, tenant, plan, batch.load_id)
-    except Exception as exc:
-        log.exception("webhook batch of tenant %s failed", tenant.id)
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
-        for versions in (*plan.upserts.values(), *plan.deletes.values()):
-            for event in versions.values():
-                plan.mark(event, "failed", reason)
-    else:
-        for kind in (plan.upserts, plan.deletes):
-            for resource, versions in kind.items():
-                for record_id, event in versions.items():
+        except Exception as exc:
+            log.exception("webhook deletes of tenant %s failed", tenant.id)
+            failed.update({e.id: _reason(exc) for v in plan.deletes.values() for e in v.values()})
+    for kind in (plan.upserts, plan.deletes):
+        for resource, versions in kind.items():
+            for record_id, event in versions.items():
+                if event.id in failed:
+                    plan.mark(event, "failed", failed[event.id])
+                else:
                     plan.mark(event, "applied")
                     batch.changed.setdefault(resource, []).append(record_id)
     for event in plan.special:
-        plan.mark(event, *privacy.handle(conn, tenant, event.topic, event.payload, settings))
+        try:
+            plan.mark(event, *privacy.handle(conn, tenant, event.topic, event.payload, settings))
+        except (AttributeError, TypeError, ValueError) as exc:  # a request it cannot read
+            log.warning("webhook event %s (%s) quarantined: %s", event.id, event.topic, exc)
+            plan.mark(event, "quarantined", f"unreadable {event.topic} payload: {exc}"[:500])
     _record(conn, plan.outcome)
     for status, _ in plan.outcome.values():
         setattr(batch, status, getattr(batch, status) + 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.auth.principal import Principal
@@ -15,6 +16,8 @@ from api.auth.schemas import (
     RegisterRequest,
 )
 from api.auth.service import AuthService
+from api.errors import ConflictException
+from api.openapi import BEARER
 
 Service = NamedDependency[AuthService]
 
@@ -25,22 +28,40 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/register", status_code=HTTP_201_CREATED, opt=PUBLIC, operation_id="register")
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        opt=PUBLIC,
+        raises=[ConflictException],
+        operation_id="register",
+    )
     async def register(self, data: RegisterRequest, auth_service: Service) -> AuthResponse:
         """Create an account and start a session."""
         return await auth_service.register(data.email, data.password)
 
-    @post("/login", status_code=HTTP_200_OK, opt=PUBLIC, operation_id="login")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        opt=PUBLIC,
+        raises=[NotAuthorizedException],
+        operation_id="login",
+    )
     async def login(self, data: LoginRequest, auth_service: Service) -> AuthResponse:
         """Start a session; the same 401 for an unknown email and a wrong password."""
         return await auth_service.login(data.email, data.password)
 
-    @post("/refresh", status_code=HTTP_200_OK, opt=PUBLIC, operation_id="refreshSession")
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        opt=PUBLIC,
+        raises=[NotAuthorizedException],
+        operation_id="refreshSession",
+    )
     async def refresh(self, data: RefreshRequest, auth_service: Service) -> AuthResponse:
         """Exchange a refresh token for new tokens (the old refresh token is spent)."""
         return await auth_service.refresh(data.refresh_token)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, operation_id="logout")
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, security=BEARER, operation_id="logout")
     async def logout(
         self,
         data: LogoutRequest,

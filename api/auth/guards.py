@@ -39,6 +39,8 @@ def requires_role(role: str) -> Guard:
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
         # async only so Litestar calls it inline: a sync guard would go to a thread pool
+        if connection.scope.get("method") == "OPTIONS":
+            return  # Litestar's automatic OPTIONS answer: no user (auth skips it), no data
         if not _membership(connection, handler).at_least(role):
             raise PermissionDeniedException(f"this needs the {role} role in the tenant")
 

@@ -18,6 +18,7 @@ from litestar.types import ASGIApp
 from api.auth.principal import Principal, TenantAccess
 from api.auth.tokens import InvalidToken, decode_access_token
 from api.db import Database
+from api.system.metrics import AUTH_REJECTED
 from core.settings import Settings
 
 TENANT_HEADER = "x-tenant-id"
@@ -49,10 +50,12 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            AUTH_REJECTED.labels("missing").inc()
             raise NotAuthorizedException("missing bearer token", headers=_CHALLENGE)
         try:
             claims = decode_access_token(token.strip(), self.settings)
         except InvalidToken:
+            AUTH_REJECTED.labels("invalid").inc()
             raise NotAuthorizedException("invalid or expired token", headers=_CHALLENGE) from None
         source = connection.route_handler.opt.get("tenant")
         tenant = None

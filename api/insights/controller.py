@@ -13,6 +13,7 @@ from api.auth.principal import Principal
 from api.insights.dates import date_range
 from api.insights.schemas import AbandonedCart, Dashboard
 from api.insights.service import InsightsService
+from api.openapi import BEARER, TenantHeader
 
 Service = NamedDependency[InsightsService]
 
@@ -27,11 +28,13 @@ class InsightsController(Controller):
     tags = ["insights"]
     opt = {"tenant": "header"}
     guards = [member]
+    security = BEARER
 
     @get("/dashboard", operation_id="getDashboard")
     async def dashboard(
         self,
         request: Request[Principal, object, object],
+        x_tenant_id: TenantHeader,
         insights_service: Service,
         start_date: StartDate = None,
         end_date: EndDate = None,
@@ -49,6 +52,7 @@ class InsightsController(Controller):
     async def abandoned_carts(
         self,
         request: Request[Principal, object, object],
+        x_tenant_id: TenantHeader,
         insights_service: Service,
         start_date: StartDate = None,
         end_date: EndDate = None,

@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 
 from api.auth.guards import member
 from api.auth.principal import Principal
+from api.openapi import BEARER, TenantHeader
 from api.store_data.schemas import Customer, Order, Page, Product
 from api.store_data.service import CUSTOMERS, ORDERS, PRODUCTS, Listing, StoreDataService
 
@@ -43,11 +44,13 @@ class StoreDataController(Controller):
     tags = ["store data"]
     opt = {"tenant": "header"}
     guards = [member]
+    security = BEARER
 
     @get("/products", operation_id="listProducts")
     async def products(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         store_data_service: Service,
         limit: Limit = 50,
         cursor: Cursor = None,
@@ -58,6 +61,7 @@ class StoreDataController(Controller):
     async def customers(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         store_data_service: Service,
         limit: Limit = 50,
         cursor: Cursor = None,
@@ -68,6 +72,7 @@ class StoreDataController(Controller):
     async def orders(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         store_data_service: Service,
         limit: Limit = 50,
         cursor: Cursor = None,

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.auth.guards import analyst, member
 from api.auth.principal import Principal
+from api.openapi import BEARER, TenantHeader
 from api.sync.schemas import SyncAccepted, SyncRequest, SyncRunOut
 from api.sync.service import SyncService
 
@@ -25,11 +27,13 @@ class SyncController(Controller):
     tags = ["sync"]
     opt = {"tenant": "header"}
     guards = [member]
+    security = BEARER
 
     @post(status_code=HTTP_202_ACCEPTED, guards=[analyst], operation_id="requestSync")
     async def request_sync(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         sync_service: Service,
         data: SyncRequest | None = None,
     ) -> SyncAccepted:
@@ -40,9 +44,13 @@ class SyncController(Controller):
             full_refresh=bool(data and data.full_refresh),
         )
 
-    @get("/{sync_id:uuid}", operation_id="getSync")
+    @get("/{sync_id:uuid}", raises=[NotFoundException], operation_id="getSync")
     async def get_sync(
-        self, sync_id: uuid.UUID, request: AuthedRequest, sync_service: Service
+        self,
+        sync_id: uuid.UUID,
+        request: AuthedRequest,
+        x_tenant_id: TenantHeader,
+        sync_service: Service,
     ) -> SyncRunOut:
         """Status and rows loaded per resource."""
         return await sync_service.get(request.user.user_id, request.user.tenant.tenant_id, sync_id)
@@ -51,6 +59,7 @@ class SyncController(Controller):
     async def list_syncs(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         sync_service: Service,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> list[SyncRunOut]:

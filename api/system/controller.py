@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 import psycopg
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from psycopg_pool import PoolTimeout
 
@@ -46,6 +47,15 @@ class Readiness(Body):
     pending_migrations: list[str]
 
 
+class Unready(Body):
+    """`/ready`'s 503: what is not ready (the request id is in `X-Request-Id`)."""
+
+    error: str
+    status: str
+    database: str
+    pending_migrations: list[str]
+
+
 class SystemController(Controller):
     path = "/"
     tags = ["system"]
@@ -60,7 +70,11 @@ class SystemController(Controller):
     async def status(self) -> Status:
         return Status(service=SERVICE, version=service_version(), status="running")
 
-    @get("/ready", operation_id="ready")
+    @get(
+        "/ready",
+        operation_id="ready",
+        responses={503: ResponseSpec(Unready, generate_examples=False, description="Not ready")},
+    )
     async def ready(self, db: NamedDependency[Database]) -> Response[Readiness]:
         """Readiness: the database answers and every migration is applied (else 503)."""
         try:
@@ -86,14 +100,9 @@ class SystemController(Controller):
         )
 
 
-def _readiness(error: str, database: str, pending: list[str]) -> Response:
+def _readiness(error: str, database: str, pending: list[str]) -> Response[Unready]:
     return Response(
-        {
-            "error": error,
-            "status": "unavailable",
-            "database": database,
-            "pendingMigrations": pending,
-        },
+        Unready(error=error, status="unavailable", database=database, pending_migrations=pending),
         status_code=HTTP_503_SERVICE_UNAVAILABLE,
         media_type=MediaType.JSON,
     )

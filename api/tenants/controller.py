@@ -10,6 +10,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.auth.guards import member, owner
 from api.auth.principal import Principal
+from api.errors import BadGatewayException, ConflictException
+from api.openapi import BEARER
 from api.tenants.schemas import (
     AddMemberRequest,
     CreateTenantRequest,
@@ -28,8 +30,13 @@ IN_PATH = {"tenant": "path"}
 class TenantController(Controller):
     path = "/tenant"
     tags = ["tenants"]
+    security = BEARER
 
-    @post(status_code=HTTP_201_CREATED, operation_id="createTenant")
+    @post(
+        status_code=HTTP_201_CREATED,
+        raises=[ConflictException, BadGatewayException],
+        operation_id="createTenant",
+    )
     async def create(
         self,
         data: CreateTenantRequest,
@@ -61,7 +68,13 @@ class TenantController(Controller):
     ) -> TenantOut:
         return await tenant_service.get(request.user.user_id, tenant_id)
 
-    @patch("/{tenant_id:uuid}", opt=IN_PATH, guards=[owner], operation_id="updateTenant")
+    @patch(
+        "/{tenant_id:uuid}",
+        opt=IN_PATH,
+        guards=[owner],
+        raises=[BadGatewayException],
+        operation_id="updateTenant",
+    )
     async def update(
         self,
         tenant_id: uuid.UUID,
@@ -83,6 +96,7 @@ class TenantController(Controller):
         opt=IN_PATH,
         guards=[owner],
         status_code=HTTP_204_NO_CONTENT,
+        raises=[ConflictException],
         operation_id="deleteTenant",
     )
     async def delete_tenant(
@@ -108,6 +122,7 @@ class TenantController(Controller):
         opt=IN_PATH,
         guards=[owner],
         status_code=HTTP_201_CREATED,
+        raises=[ConflictException],
         operation_id="addMember",
     )
     async def add_member(
@@ -127,6 +142,7 @@ class TenantController(Controller):
         opt=IN_PATH,
         guards=[owner],
         status_code=HTTP_204_NO_CONTENT,
+        raises=[ConflictException],
         operation_id="removeMember",
     )
     async def remove_member(

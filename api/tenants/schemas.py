@@ -14,13 +14,15 @@ from api.schemas import Request, Response
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Domain = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+# sent to the store as a header: printable ASCII without spaces, like Shopify's own tokens
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[!-~]+$")]
 Role = Literal["owner", "analyst", "viewer"]
 
 
 class CreateTenantRequest(Request):
     name: Name
     shopify_domain: Domain
-    shopify_token: Secret
+    shopify_token: Token
     webhook_secret: Secret | None = None
 
 
@@ -28,7 +30,7 @@ class UpdateTenantRequest(Request):
     """Rename, rotate the access token (checked against the store) or the webhook secret."""
 
     name: Name | None = None
-    shopify_token: Secret | None = None
+    shopify_token: Token | None = None
     webhook_secret: Secret | None = None
 
 

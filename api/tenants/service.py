@@ -49,13 +49,15 @@ class TenantService:
             raise ClientException(str(exc)) from None
         if not name.strip() or not shopify_token.strip():
             raise ClientException("name and shopifyToken must not be blank")
+        # The token first: only whoever holds the store's token may learn it is connected
+        # (a 409 before the check would let anyone enumerate connected stores).
+        await verify_store_token(domain, shopify_token.strip(), self.settings)
         async with self.db.scoped(user_id=user_id) as conn:
             taken = await (
                 await conn.execute("select 1 from app.tenants where shop_domain = %s", (domain,))
             ).fetchone()
         if taken:
             raise ConflictException(f"store {domain} is already connected")
-        await verify_store_token(domain, shopify_token.strip(), self.settings)
 
         def insert(conn: psycopg.Connection) -> tenants.Tenant:
             return tenants.create(

@@ -8,19 +8,22 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
 from api.auth.guards import member, owner
 from api.auth.principal import Principal
+from api.errors import BadGatewayException
+from api.openapi import BEARER, TenantHeader
 from api.webhooks.receiver import WebhookReceiver
 from api.webhooks.schemas import Received, Registration, WebhookEventOut
 from api.webhooks.service import WebhookService
 from api.webhooks.stream import EventBroker
 
 AuthedRequest = Request[Principal, object, object]
-EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed"]
+EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed", "quarantined"]
 
 
 def receiver_controller(max_body_bytes: int) -> type[Controller]:
@@ -29,12 +32,13 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
     class WebhookReceiverController(Controller):
         path = "/webhook"
         tags = ["webhooks"]
-        security = []
+        opt = {"keeps_nul": True}  # NUL is cleaned, not refused: see WebhookReceiver
 
         @post(
             "/{tenant_id:str}",
             status_code=HTTP_200_OK,
             request_max_body_size=max_body_bytes,
+            raises=[NotAuthorizedException],
             operation_id="receiveWebhook",
         )
         async def receive(
@@ -52,6 +56,7 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
             "/compliance",
             status_code=HTTP_200_OK,
             request_max_body_size=max_body_bytes,
+            raises=[NotAuthorizedException],
             operation_id="receiveComplianceWebhook",
         )
         async def receive_compliance(
@@ -71,10 +76,20 @@ class WebhookController(Controller):
     tags = ["webhooks"]
     opt = {"tenant": "header"}
     guards = [member]
+    security = BEARER
 
-    @post("/register", guards=[owner], status_code=HTTP_200_OK, operation_id="registerWebhooks")
+    @post(
+        "/register",
+        guards=[owner],
+        status_code=HTTP_200_OK,
+        raises=[BadGatewayException],
+        operation_id="registerWebhooks",
+    )
     async def register(
-        self, request: AuthedRequest, webhook_service: NamedDependency[WebhookService]
+        self,
+        request: AuthedRequest,
+        x_tenant_id: TenantHeader,
+        webhook_service: NamedDependency[WebhookService],
     ) -> Registration:
         """Subscribe the store to every handled topic (idempotent); each topic's outcome."""
         return await webhook_service.register(request.user.user_id, request.user.tenant.tenant_id)
@@ -83,11 +98,13 @@ class WebhookController(Controller):
     async def events(
         self,
         request: AuthedRequest,
+        x_tenant_id: TenantHeader,
         webhook_service: NamedDependency[WebhookService],
         status: EventStatus | None = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[WebhookEventOut]:
-        """Received webhooks, newest first: applied, skipped, unhandled or failed (why)."""
+        """Received webhooks, newest first: applied, skipped, unhandled, failed (retried)
+        or quarantined (never applicable), with the reason."""
         return await webhook_service.events(
             request.user.user_id, request.user.tenant.tenant_id, status, limit
         )
@@ -98,10 +115,14 @@ class EventStreamController(Controller):
     tags = ["webhooks"]
     opt = {"tenant": "header"}
     guards = [member]
+    security = BEARER
 
     @get("/stream", operation_id="streamEvents")
     async def stream(
-        self, request: AuthedRequest, event_broker: NamedDependency[EventBroker]
+        self,
+        request: AuthedRequest,
+        x_tenant_id: TenantHeader,
+        event_broker: NamedDependency[EventBroker],
     ) -> ServerSentEvent:
         """Server-Sent Events: `orders`, `customers`, `checkouts`, `products` changes."""
         messages = event_broker.subscribe(request.user.tenant.tenant_id)

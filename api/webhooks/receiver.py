@@ -16,6 +16,7 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from psycopg.types.json import Jsonb
 
 from api.db import Database
+from api.limits import NUL_ESCAPE
 from api.webhooks.verify import SignerCache
 from api.webhooks.writer import Delivery, GroupCommitter
 from ingestion.webhook_privacy import ACTOR, COMPLIANCE_TOPICS
@@ -25,6 +26,9 @@ SHOP = "x-shopify-shop-domain"
 TOPIC = "x-shopify-topic"
 WEBHOOK_ID = "x-shopify-webhook-id"
 REQUIRED = (HMAC, SHOP, TOPIC, WEBHOOK_ID)
+# Shopify's headers are short (a UUID, a domain, a topic, a base64 HMAC); these are stored
+# and the webhook id is a unique key, whose index entries PostgreSQL caps at ~2.7 kB
+MAX_SHOPIFY_HEADER = 255
 _REJECTED = "webhook rejected: unknown tenant, wrong shop or bad signature"
 _UNSIGNED = "compliance webhook rejected: bad signature"
 # a store that is not (or no longer) connected: nothing is held, the request is recorded
@@ -36,9 +40,21 @@ _UNKNOWN_SHOP = (
 def _required(headers: Mapping[str, str]) -> None:
     if any(not headers.get(name) for name in REQUIRED):
         raise NotAuthorizedException("webhook rejected: Shopify headers missing")
+    for name, value in headers.items():
+        if name.startswith("x-shopify-") and len(value) > MAX_SHOPIFY_HEADER:
+            raise ClientException(f"webhook header {name} is longer than {MAX_SHOPIFY_HEADER}")
 
 
 def _json_text(body: bytes) -> str:
+    """The body to store: a JSON object (PostgreSQL checks the rest of its syntax), with
+    every `\\u0000` escape replaced by `\\ufffd`: `jsonb` cannot hold NUL, and a signed
+    delivery is kept whatever its strings hold (docs/decisions.md, "NUL in webhooks")."""
+    if not body.lstrip().startswith(b"{"):
+        raise ClientException("webhook body is not a JSON object")
+    if b"\x00" in body:  # JSON has NUL only as an escape
+        raise ClientException("webhook body is not valid JSON")
+    if b"\\u0000" in body:
+        body = NUL_ESCAPE.sub(rb"\1\\ufffd", body)
     try:
         return body.decode()
     except UnicodeDecodeError:

@@ -141,3 +141,36 @@ def test_every_acknowledged_delivery_survives_sigkill(server_factory, make_shop,
         )
     }
     assert acknowledged <= kept
+
+
+def test_a_signed_body_that_is_not_an_object_is_a_400_and_not_stored(server, make_shop, conn):
+    shop = make_shop()
+    for body in (b"42", b'"text"', b"[1, 2]", b"null", b" true", b"[" * 50_000 + b"]" * 50_000):
+        response = post(server.url, shop, body, shop.headers(body, "orders/create"))
+        assert response.status_code == 400, body[:20]
+    deep = b'{"a":' * 100 + b"1" + b"}" * 100
+    assert post(server.url, shop, deep, shop.headers(deep, "orders/create")).status_code == 400
+    assert stored(conn, shop.tenant.id) == 0
+
+
+def test_nul_in_a_signed_delivery_is_stored_as_a_replacement_character(server, make_shop, conn):
+    shop = make_shop()
+    body = b'{"id": 5, "note": "a\\u0000b", "kept": "\\\\u0000", "k\\u0000": 1}'
+    response = post(server.url, shop, body, shop.headers(body, "orders/create"))
+    assert response.status_code == 200, response.text
+    payload = conn.execute(
+        "select payload from app.webhook_events where tenant_id = %s", (shop.tenant.id,)
+    ).fetchone()[0]
+    assert payload == {"id": 5, "note": "a\ufffdb", "kept": "\\u0000", "k\ufffd": 1}
+    raw_nul = b'{"id": 5, "note": "a\x00b"}'
+    assert post(server.url, shop, raw_nul, shop.headers(raw_nul, "x/y")).status_code == 400
+
+
+def test_oversized_shopify_headers_are_a_400_and_not_stored(server, make_shop, conn):
+    shop = make_shop()
+    for name in ("X-Shopify-Webhook-Id", "X-Shopify-Topic", "X-Shopify-Api-Version"):
+        headers = {**shop.headers(BODY, "orders/create"), name: "w" * 5_000}
+        response = post(server.url, shop, BODY, headers)
+        assert response.status_code == 400, (name, response.text)
+        assert "longer" in response.json()["error"]
+    assert stored(conn, shop.tenant.id) == 0
