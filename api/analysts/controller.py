@@ -1,0 +1,56 @@
+"""`/tenant/{id}/analysts`: an owner's read-only SQL logins on the tenant's marts."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from api.analysts.schemas import AnalystGrantOut, GrantAnalystRequest, GrantedAnalystOut
+from api.analysts.service import AnalystService
+from api.auth.guards import owner
+from api.auth.principal import Principal
+
+Service = NamedDependency[AnalystService]
+
+AuthedRequest = Request[Principal, object, object]
+IN_PATH = {"tenant": "path"}
+
+
+class AnalystController(Controller):
+    path = "/tenant/{tenant_id:uuid}/analysts"
+    tags = ["analysts"]
+    guards = [owner]
+    opt = IN_PATH
+
+    @get(operation_id="listAnalysts")
+    async def list_analysts(
+        self, tenant_id: uuid.UUID, request: AuthedRequest, analyst_service: Service
+    ) -> list[AnalystGrantOut]:
+        """SQL logins that may read this tenant's marts."""
+        return await analyst_service.list(request.user.user_id, tenant_id)
+
+    @post(status_code=HTTP_201_CREATED, operation_id="grantAnalyst")
+    async def grant(
+        self,
+        tenant_id: uuid.UUID,
+        data: GrantAnalystRequest,
+        request: AuthedRequest,
+        analyst_service: Service,
+    ) -> GrantedAnalystOut:
+        """Let a PostgreSQL login read this tenant's mart rows (read-only, row-level
+        security); a new login's password is in the answer, once."""
+        return await analyst_service.grant(request.user.user_id, tenant_id, data.login)
+
+    @delete("/{login:str}", status_code=HTTP_204_NO_CONTENT, operation_id="revokeAnalyst")
+    async def revoke(
+        self,
+        tenant_id: uuid.UUID,
+        login: str,
+        request: AuthedRequest,
+        analyst_service: Service,
+    ) -> None:
+        """Take the tenant away from a login, effective on its next query."""
+        await analyst_service.revoke(request.user.user_id, tenant_id, login)
