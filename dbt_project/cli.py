@@ -1,9 +1,11 @@
-"""`xeno transform [TENANT_ID] [--full-refresh]`: build the marts of one tenant or all."""
+"""`xeno transform [TENANT_ID] [--full-refresh]`: build the marts of one tenant or all;
+`xeno export TENANT_ID`: a DuckDB or Parquet snapshot of one tenant's marts."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import click
 
@@ -43,3 +45,44 @@ def transform(tenant_id: uuid.UUID | None, full_refresh: bool) -> None:
     if failed:
         raise click.ClickException(f"{summary}; {len(failed)} failed")
     click.echo(summary)
+
+
+@click.command("export")
+@click.argument("tenant_id", type=click.UUID)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="The .duckdb file (default xeno-<tenant>.duckdb), or the folder for --format parquet.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["duckdb", "parquet"]),
+    default="duckdb",
+    show_default=True,
+    help="One DuckDB file, or one Parquet file per mart.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def export(tenant_id: uuid.UUID, out: Path | None, fmt: str, force: bool) -> None:
+    """Snapshot of one tenant's marts: one table per mart plus a README table."""
+    from dbt_project.export import ExportError, export_tenant
+
+    out = out or Path(f"xeno-{tenant_id}" + (".duckdb" if fmt == "duckdb" else ""))
+    if fmt == "duckdb" and out.exists() and not force:
+        raise click.ClickException(f"{out} exists; give --force to replace it")
+    with db.transaction() as conn:
+        tenants.get(conn, tenant_id)
+    try:
+        result = export_tenant(
+            tenant_id,
+            out,
+            fmt="parquet" if fmt == "parquet" else "duckdb",
+            progress=lambda mart, rows: click.echo(f"{mart}: {rows} rows"),
+        )
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    total = sum(result.rows.values())
+    click.echo(
+        f"exported {len(result.rows)} marts, {total} rows, to {result.path} "
+        f"({result.bytes / 1e6:.1f} MB) in {result.seconds:.1f}s"
+    )

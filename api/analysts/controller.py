@@ -1,16 +1,20 @@
-"""`/tenant/{id}/analysts`: an owner's read-only SQL logins on the tenant's marts."""
+"""`/tenant/{id}/analysts`: an owner's read-only SQL logins on the tenant's marts;
+`/tenant/{id}/export`: a DuckDB snapshot of them for owners and analysts."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 from litestar import Controller, Request, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.analysts.schemas import AnalystGrantOut, GrantAnalystRequest, GrantedAnalystOut
 from api.analysts.service import AnalystService
-from api.auth.guards import owner
+from api.auth.guards import analyst, owner
 from api.auth.principal import Principal
 
 Service = NamedDependency[AnalystService]
@@ -54,3 +58,24 @@ class AnalystController(Controller):
     ) -> None:
         """Take the tenant away from a login, effective on its next query."""
         await analyst_service.revoke(request.user.user_id, tenant_id, login)
+
+
+class ExportController(Controller):
+    path = "/tenant/{tenant_id:uuid}/export"
+    tags = ["analysts"]
+    guards = [analyst]
+    opt = IN_PATH
+
+    @get(operation_id="exportMarts", media_type="application/vnd.duckdb")
+    async def export(
+        self, tenant_id: uuid.UUID, request: AuthedRequest, analyst_service: Service
+    ) -> File:
+        """Every mart of the tenant as one DuckDB file (a table per mart, exact DECIMAL
+        money, a README table); open it with `duckdb xeno-<tenant>.duckdb`."""
+        path = await analyst_service.snapshot(request.user.user_id, tenant_id)
+        return File(
+            path,
+            filename=path.name,
+            media_type="application/vnd.duckdb",
+            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+        )

@@ -1,25 +1,34 @@
-"""Analyst logins of one tenant, as its owner: the owner-checked database doors
-(`app.owner_grant_analyst` / `app.owner_revoke_analyst`) through `core.analysts`."""
+"""Analyst access of one tenant: SQL logins, as its owner (the owner-checked database
+doors `app.owner_grant_analyst` / `app.owner_revoke_analyst` through `core.analysts`),
+and DuckDB snapshots of its marts, read as the API role under row-level security."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
+import anyio.to_thread
 import psycopg
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from psycopg.rows import class_row
 
 from api.analysts.schemas import AnalystGrantOut, GrantedAnalystOut
-from api.db import Database
+from api.db import API_ROLE, Database
 from core import analysts
+from core.audit import record as audit
 from core.db import resolve_database_url
 from core.settings import Settings
+from dbt_project.export import export_tenant
 
 
 class AnalystService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        # A snapshot holds a thread and a connection for seconds: two at a time per process.
+        self.export_limiter = anyio.CapacityLimiter(2)
 
     async def grant(
         self, user_id: uuid.UUID, tenant_id: uuid.UUID, login: str
@@ -65,3 +74,42 @@ class AnalystService:
                 (tenant_id,),
             )
             return await cur.fetchall()
+
+    async def snapshot(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Path:
+        """A DuckDB file of the tenant's marts in a folder of its own; the caller removes
+        the folder once the file is sent. Audited."""
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=self._exports_dir()))
+        path = folder / f"xeno-{tenant_id}.duckdb"
+
+        def write() -> int:
+            result = export_tenant(
+                tenant_id,
+                path,
+                url=self.db.url,
+                role=API_ROLE,
+                statement_timeout_ms=self.settings.analyst_statement_timeout_ms,
+            )
+            return sum(result.rows.values())
+
+        try:
+            rows = await anyio.to_thread.run_sync(write, limiter=self.export_limiter)
+
+            def record(conn: psycopg.Connection) -> None:
+                audit(
+                    conn,
+                    actor=f"user:{user_id}",
+                    tenant_id=tenant_id,
+                    action="marts.exported",
+                    detail={"rows": rows, "format": "duckdb"},
+                )
+
+            await self.db.run_scoped(record, user_id=user_id, tenant_id=tenant_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return path
+
+    def _exports_dir(self) -> Path:
+        folder = self.settings.data_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder

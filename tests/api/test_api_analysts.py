@@ -1,14 +1,19 @@
-"""`/tenant/{id}/analysts`: an owner grants, lists and revokes analyst SQL logins."""
+"""`/tenant/{id}/analysts`: an owner grants, lists and revokes analyst SQL logins;
+`/tenant/{id}/export`: owners and analysts download the tenant's marts as DuckDB."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
+import duckdb
 import psycopg
 import pytest
 from psycopg import sql
+
+from dbt_project.runner import MART_MODELS
 
 pytestmark = pytest.mark.anyio
 
@@ -86,3 +91,38 @@ async def test_bad_login_names(client, team):
     for bad in ("Robert'); drop", "ab", "xeno_api", "pg_monitor"):
         response = await client.post(path, json={"login": bad}, headers=owner.headers())
         assert response.status_code == 400, (bad, response.text)
+
+
+async def test_export_route_streams_the_tenants_marts(client, team, tmp_path, api_database):
+    owner, analyst, _, tenant = team
+    path = f"/api/tenant/{tenant}/export"
+    for user in (owner, analyst):
+        response = await client.get(path, headers=user.headers())
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/vnd.duckdb")
+        snapshot = tmp_path / f"{user.id}.duckdb"
+        snapshot.write_bytes(response.content)
+        with duckdb.connect(str(snapshot), read_only=True) as duck:
+            assert duck.execute("select distinct tenant_id from fct_orders").fetchall() == [
+                (tenant,)
+            ]
+            (revenue,) = duck.execute("select sum(total_revenue) from revenue_daily").fetchone()
+            readme = duck.execute("select mart, row_count from README order by mart").fetchall()
+        assert revenue == Decimal("63.00")  # 3 days x 2 orders x 10.50, exact
+        assert ("fct_orders", 6) in readme and len(readme) == len(MART_MODELS)
+    with psycopg.connect(api_database) as conn:
+        (exports,) = conn.execute(
+            "select count(*) from app.audit_log where tenant_id = %s and action = 'marts.exported'",
+            (tenant,),
+        ).fetchone()
+    assert exports == 2
+
+
+async def test_export_route_refuses_other_tenants_and_viewers(client, team, register, make_tenant):
+    _, _, outsider, tenant = team
+    viewer = await register("viewer")
+    response = await client.get(f"/api/tenant/{tenant}/export", headers=outsider.headers())
+    assert response.status_code == 404
+    shared = make_tenant(outsider, **{str(viewer.id): "viewer"})
+    response = await client.get(f"/api/tenant/{shared}/export", headers=viewer.headers())
+    assert response.status_code == 403
