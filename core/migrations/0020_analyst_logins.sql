@@ -46,7 +46,7 @@ begin
         end if;
         begin
             create role xeno_analyst nologin nosuperuser nocreatedb nocreaterole nobypassrls;
-        exception when duplicate_object then
+        exception when duplicate_object or unique_violation then
             null;  -- created concurrently by another database's migration
         end;
     end if;
