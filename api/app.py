@@ -23,7 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.memory import MemoryStore
 
-from api.analysts.controller import AnalystController, ExportController
+from api.analysts.controller import AnalystController, AnalystToolsController
 from api.analysts.service import AnalystService
 from api.auth.controller import AuthController
 from api.auth.middleware import AuthMiddleware
@@ -60,7 +60,7 @@ from core.settings import Settings, get_settings
 CONTROLLERS = [
     TenantController,
     AnalystController,
-    ExportController,
+    AnalystToolsController,
     SyncController,
     StoreDataController,
     InsightsController,

@@ -1,5 +1,6 @@
 """`xeno transform [TENANT_ID] [--full-refresh]`: build the marts of one tenant or all;
-`xeno export TENANT_ID`: a DuckDB or Parquet snapshot of one tenant's marts."""
+`xeno export TENANT_ID`: a DuckDB or Parquet snapshot of one tenant's marts;
+`xeno docs generate|serve`: the model docs for analysts."""
 
 from __future__ import annotations
 
@@ -86,3 +87,52 @@ def export(tenant_id: uuid.UUID, out: Path | None, fmt: str, force: bool) -> Non
         f"exported {len(result.rows)} marts, {total} rows, to {result.path} "
         f"({result.bytes / 1e6:.1f} MB) in {result.seconds:.1f}s"
     )
+
+
+@click.group("docs")
+def docs_group() -> None:
+    """Model docs for analysts: every mart's columns, tests and lineage (dbt docs)."""
+
+
+@docs_group.command("generate")
+def docs_generate() -> None:
+    """Generate the model docs as one HTML file."""
+    from dbt_project import docs
+
+    started = time.monotonic()
+    try:
+        path = docs.generate()
+    except runner.TransformError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"model docs written to {path} in {time.monotonic() - started:.1f}s")
+
+
+@docs_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def docs_serve(host: str, port: int) -> None:
+    """Serve the model docs (generated first if missing) until Ctrl-C."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from dbt_project import docs
+
+    path = docs.docs_file()
+    if not path.exists():
+        click.echo("generating the model docs first")
+        path = docs.generate()
+
+    class Handler(SimpleHTTPRequestHandler):
+        """Only the site's one file, at `/`."""
+
+        def do_GET(self) -> None:
+            self.path = "/" + docs.STATIC_FILE
+            super().do_GET()
+
+    handler = functools.partial(Handler, directory=str(path.parent))
+    with ThreadingHTTPServer((host, port), handler) as server:
+        click.echo(f"model docs on http://{host}:{port}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")

@@ -1,5 +1,6 @@
 """`/tenant/{id}/analysts`: an owner's read-only SQL logins on the tenant's marts;
-`/tenant/{id}/export`: a DuckDB snapshot of them for owners and analysts."""
+`/tenant/{id}/export` and `/tenant/{id}/model-docs`: a DuckDB snapshot of them and the
+model docs, for owners and analysts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from litestar import Controller, Request, delete, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -16,6 +18,8 @@ from api.analysts.schemas import AnalystGrantOut, GrantAnalystRequest, GrantedAn
 from api.analysts.service import AnalystService
 from api.auth.guards import analyst, owner
 from api.auth.principal import Principal
+from core.settings import Settings
+from dbt_project import docs
 
 Service = NamedDependency[AnalystService]
 
@@ -60,13 +64,13 @@ class AnalystController(Controller):
         await analyst_service.revoke(request.user.user_id, tenant_id, login)
 
 
-class ExportController(Controller):
-    path = "/tenant/{tenant_id:uuid}/export"
+class AnalystToolsController(Controller):
+    path = "/tenant/{tenant_id:uuid}"
     tags = ["analysts"]
     guards = [analyst]
     opt = IN_PATH
 
-    @get(operation_id="exportMarts", media_type="application/vnd.duckdb")
+    @get("/export", operation_id="exportMarts", media_type="application/vnd.duckdb")
     async def export(
         self, tenant_id: uuid.UUID, request: AuthedRequest, analyst_service: Service
     ) -> File:
@@ -79,3 +83,12 @@ class ExportController(Controller):
             media_type="application/vnd.duckdb",
             background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
         )
+
+    @get("/model-docs", operation_id="modelDocs", media_type="text/html")
+    async def model_docs(self, tenant_id: uuid.UUID, settings: Settings) -> File:
+        """dbt's docs of the marts (columns, descriptions, tests, lineage) as one HTML
+        file to save and open; the same for every tenant, so it holds no tenant data."""
+        path = docs.docs_file(settings.data_dir)
+        if not path.exists():
+            raise NotFoundException("model docs are not generated yet: run `xeno docs generate`")
+        return File(path, filename="xeno-model-docs.html", media_type="text/html")

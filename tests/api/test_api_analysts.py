@@ -11,9 +11,13 @@ from decimal import Decimal
 import duckdb
 import psycopg
 import pytest
+from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from api.app import create_app
+from dbt_project import docs
 from dbt_project.runner import MART_MODELS
+from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +130,25 @@ async def test_export_route_refuses_other_tenants_and_viewers(client, team, regi
     shared = make_tenant(outsider, **{str(viewer.id): "viewer"})
     response = await client.get(f"/api/tenant/{shared}/export", headers=viewer.headers())
     assert response.status_code == 403
+
+
+async def test_model_docs_route(team, register, make_tenant, settings, simulator, tmp_path):
+    owner, analyst, outsider, tenant = team
+    viewer = await register("viewer")
+    shared = make_tenant(owner, **{str(viewer.id): "viewer"})
+    app = create_app(make_settings(settings.database_url, simulator, DATA_DIR=str(tmp_path)))
+    async with AsyncTestClient(app=app) as client:
+        path = f"/api/tenant/{tenant}/model-docs"
+        response = await client.get(path, headers=owner.headers())
+        assert response.status_code == 404 and "xeno docs generate" in response.text
+        site = docs.docs_file(tmp_path)
+        site.parent.mkdir(parents=True)
+        site.write_text("<html>model docs</html>")
+        for user in (owner, analyst):
+            response = await client.get(path, headers=user.headers())
+            assert response.status_code == 200 and response.text == "<html>model docs</html>"
+            assert "attachment" in response.headers["content-disposition"]
+        response = await client.get(path, headers=outsider.headers())
+        assert response.status_code == 404
+        response = await client.get(f"/api/tenant/{shared}/model-docs", headers=viewer.headers())
+        assert response.status_code == 403
