@@ -194,6 +194,43 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _export_mart(
+    conn: psycopg.Connection,
+    duck: duckdb.DuckDBPyConnection,
+    schema: str,
+    mart: str,
+    tenant_id: uuid.UUID,
+    doc: MartDoc,
+    scratch: Path,
+    batch_rows: int,
+) -> int:
+    """Create the mart's typed DuckDB table, with its comments, and fill it; rows copied."""
+    found = _columns(conn, schema, mart)
+    if not found:
+        raise ExportError(f"mart {schema}.{mart} does not exist: run a build")
+    table = sql.Identifier(schema, mart)
+    numeric = [name for name, pg_type in found if pg_type == "numeric"]
+    decimals = _decimal_types(conn, table, numeric, tenant_id)
+    types = {name: decimals.get(name) or TYPES.get(pg_type, "VARCHAR") for name, pg_type in found}
+    duck.execute(
+        f'create table "{mart}" ('
+        + ", ".join(f'"{name}" {kind}' for name, kind in types.items())
+        + ")"
+    )
+    duck.execute(f'comment on table "{mart}" is {_quote(doc.description)}')
+    for name in types:
+        if doc.columns.get(name):
+            duck.execute(f'comment on column "{mart}"."{name}" is {_quote(doc.columns[name])}')
+    # COPY takes no bind parameters: the tenant id is a composed literal.
+    select = sql.SQL("select {} from {} where tenant_id = {}").format(
+        sql.SQL(", ").join(sql.Identifier(name) for name, _ in found),
+        table,
+        sql.Literal(str(tenant_id)),
+    )
+    spec = "{" + ", ".join(f"{_quote(n)}: {_quote(t)}" for n, t in types.items()) + "}"
+    return _copy_mart(conn, duck, mart, select, spec, scratch, batch_rows)
+
+
 def export_tenant(
     tenant_id: uuid.UUID,
     out: Path,
@@ -250,40 +287,10 @@ def export_tenant(
                 shop_domain, built_at = tenant
                 exported_at = datetime.now(UTC)
                 for mart in MART_MODELS:
-                    found = _columns(conn, schema, mart)
-                    if not found:
-                        raise ExportError(f"mart {schema}.{mart} does not exist: run a build")
-                    table = sql.Identifier(schema, mart)
-                    numeric = [name for name, pg_type in found if pg_type == "numeric"]
-                    decimals = _decimal_types(conn, table, numeric, tenant_id)
-                    types = {
-                        name: decimals.get(name) or TYPES.get(pg_type, "VARCHAR")
-                        for name, pg_type in found
-                    }
-                    duck.execute(
-                        f'create table "{mart}" ('
-                        + ", ".join(f'"{name}" {kind}' for name, kind in types.items())
-                        + ")"
+                    rows = _export_mart(
+                        conn, duck, schema, mart, tenant_id, docs[mart], scratch, batch_rows
                     )
-                    # COPY takes no bind parameters: the tenant id is a composed literal.
-                    select = sql.SQL("select {} from {} where tenant_id = {}").format(
-                        sql.SQL(", ").join(sql.Identifier(name) for name, _ in found),
-                        table,
-                        sql.Literal(str(tenant_id)),
-                    )
-                    spec = (
-                        "{" + ", ".join(f"{_quote(n)}: {_quote(t)}" for n, t in types.items()) + "}"
-                    )
-                    rows = _copy_mart(conn, duck, mart, select, spec, scratch, batch_rows)
                     result.rows[mart] = rows
-                    doc = docs[mart]
-                    duck.execute(f'comment on table "{mart}" is {_quote(doc.description)}')
-                    for name in types:
-                        if doc.columns.get(name):
-                            duck.execute(
-                                f'comment on column "{mart}"."{name}" is '
-                                f"{_quote(doc.columns[name])}"
-                            )
                     if progress:
                         progress(mart, rows)
             duck.execute(f"create table README ({README_COLUMNS})")
