@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -120,6 +121,20 @@ async def test_export_route_streams_the_tenants_marts(client, team, tmp_path, ap
             (tenant,),
         ).fetchone()
     assert exports == 2
+    # The snapshot gives the dashboard's figures for a range (END = 2024-06-30).
+    params = {"startDate": "2024-06-29", "endDate": "2024-06-30"}
+    dashboard = await client.get(
+        "/api/insights/dashboard", params=params, headers=owner.headers(tenant)
+    )
+    assert dashboard.status_code == 200, dashboard.text
+    with duckdb.connect(str(snapshot), read_only=True) as duck:
+        orders, revenue = duck.execute(
+            "select sum(order_count), sum(total_revenue) from revenue_daily "
+            "where date between ? and ?",
+            [date(2024, 6, 29), date(2024, 6, 30)],
+        ).fetchone()
+    body = dashboard.json()
+    assert (orders, revenue) == (body["totalOrders"], Decimal(str(body["totalRevenue"])))
 
 
 async def test_export_route_refuses_other_tenants_and_viewers(client, team, register, make_tenant):
