@@ -13,6 +13,8 @@ COPY orchestration ./orchestration
 COPY api ./api
 COPY dbt_project ./dbt_project
 COPY profiles.yml ./
+# Snapshots carry each mart's definition from here (dbt_project/export.py).
+COPY docs/metrics.md ./docs/metrics.md
 RUN uv sync --frozen --no-dev
 
 FROM python:3.11-slim AS runtime

@@ -25,6 +25,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.stores.memory import MemoryStore
 
+from api.analysts.controller import AnalystController, AnalystToolsController
+from api.analysts.service import AnalystService
 from api.auth.controller import AuthController
 from api.auth.middleware import AuthMiddleware
 from api.auth.service import AuthService
@@ -60,6 +62,8 @@ from core.settings import Settings, get_settings
 
 CONTROLLERS = [
     TenantController,
+    AnalystController,
+    AnalystToolsController,
     SyncController,
     StoreDataController,
     InsightsController,
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "db": db,
         "auth_service": AuthService(db, settings),
         "tenant_service": TenantService(db, settings),
+        "analyst_service": AnalystService(db, settings),
         "insights_service": InsightsService(db, DashboardCache(settings.dashboard_cache_seconds)),
         "store_data_service": StoreDataService(db),
         "sync_service": SyncService(db),

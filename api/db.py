@@ -94,7 +94,11 @@ class Database:
         Idempotent; it also secures mart tables dbt created since the last call.
         """
         with psycopg.connect(self.url, autocommit=True) as conn:
-            for grants in ("app.ensure_api_role()", "app.grant_webhook_access()"):
+            for grants in (
+                "app.ensure_api_role()",
+                "app.grant_webhook_access()",
+                "app.grant_analyst_access()",
+            ):
                 exists = conn.execute("select to_regprocedure(%s)", (grants,)).fetchone()
                 if exists and exists[0]:
                     conn.execute(f"select {grants}")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from importlib.metadata import EntryPoint, entry_points
 
 import click
 import psycopg
 
-from core import crypto, db, demo, migrate, tenants
+from core import analysts, crypto, db, demo, migrate, tenants
 from core.settings import SettingsError, get_settings
 
 
@@ -55,6 +56,7 @@ class XenoGroup(LazyGroup):
             demo.DemoError,
             tenants.TenantNotFound,
             crypto.DecryptionError,
+            analysts.AnalystError,
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except psycopg.OperationalError as exc:
@@ -115,6 +117,50 @@ def tenant_list() -> None:
     for tenant in rows:
         click.echo(f"{tenant.id}  {tenant.shop_domain:<40} {tenant.name}  ({tenant.raw_schema})")
     click.echo(f"{len(rows)} tenant(s)")
+
+
+@cli.group("analyst")
+def analyst_group() -> None:
+    """Per-tenant read-only SQL logins on the marts (docs/analysts.md)."""
+
+
+@analyst_group.command("grant")
+@click.option("--tenant", "tenant_id", required=True, type=click.UUID, help="Tenant id.")
+@click.option("--login", required=True, help="PostgreSQL login name (created if new).")
+def analyst_grant(tenant_id: uuid.UUID, login: str) -> None:
+    """Let LOGIN read the tenant's mart rows; prints its connection string."""
+    with db.transaction() as conn:
+        tenants.get(conn, tenant_id)
+        granted = analysts.grant(conn, tenant_id, login, actor="cli")
+    click.echo(granted.connection_url)
+    if granted.created:
+        click.echo("the password is shown only now: store it in the analyst's password manager")
+        click.echo(f"created login {login} with access to tenant {tenant_id}")
+    else:
+        click.echo(f"login {login} (password unchanged) now has access to tenant {tenant_id}")
+
+
+@analyst_group.command("revoke")
+@click.option("--tenant", "tenant_id", required=True, type=click.UUID, help="Tenant id.")
+@click.option("--login", required=True, help="PostgreSQL login name.")
+def analyst_revoke(tenant_id: uuid.UUID, login: str) -> None:
+    """Take the tenant away from LOGIN, effective on its next query."""
+    with db.transaction() as conn:
+        existed = analysts.revoke(conn, tenant_id, login, actor="cli")
+    if not existed:
+        raise click.ClickException(f"login {login} has no access to tenant {tenant_id}")
+    click.echo(f"revoked tenant {tenant_id} from login {login}")
+
+
+@analyst_group.command("list")
+def analyst_list() -> None:
+    """Every analyst login and the tenants it may read."""
+    with db.transaction() as conn:
+        grants = analysts.list_grants(conn)
+    for item in grants:
+        granted_at = f"{item.granted_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{item.login:<24} {item.tenant_id}  {granted_at}  {item.granted_by}")
+    click.echo(f"{len(grants)} grant(s) to {len({g.login for g in grants})} login(s)")
 
 
 @cli.command("dev")

@@ -256,6 +256,19 @@ class Settings:
         "a dbt build costs seconds per invocation, little per tenant",
     )
 
+    analyst_statement_timeout_ms: int = _setting(
+        "ANALYST_STATEMENT_TIMEOUT_MS",
+        60_000,
+        _positive_int,
+        doc="statement timeout of every query of an analyst login (`xeno analyst grant`)",
+    )
+    analyst_connection_limit: int = _setting(
+        "ANALYST_CONNECTION_LIMIT",
+        3,
+        _positive_int,
+        doc="concurrent connections allowed to each analyst login",
+    )
+
     dagster_home: Path | None = _setting(
         "DAGSTER_HOME",
         None,

@@ -108,4 +108,9 @@ def test_secure_tenant_table_is_idempotent(api_database):
             "select policyname from pg_policies where schemaname = 'marts' "
             "and tablename = 'fct_orders' order by 1"
         ).fetchall()
-    assert policies == [("owner_maintenance",), ("tenant_isolation",)]
+    assert policies == [
+        ("analyst_read",),  # analyst logins (migration 0020)
+        ("analyst_scope",),
+        ("owner_maintenance",),
+        ("tenant_isolation",),
+    ]

@@ -1,0 +1,1 @@
+"""Analyst access of a tenant: SQL logins on its marts and snapshots of them."""

@@ -1,0 +1,115 @@
+"""Analyst access of one tenant: SQL logins, as its owner (the owner-checked database
+doors `app.owner_grant_analyst` / `app.owner_revoke_analyst` through `core.analysts`),
+and DuckDB snapshots of its marts, read as the API role under row-level security."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import anyio.to_thread
+import psycopg
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from psycopg.rows import class_row
+
+from api.analysts.schemas import AnalystGrantOut, GrantedAnalystOut
+from api.db import API_ROLE, Database
+from core import analysts
+from core.audit import record as audit
+from core.db import resolve_database_url
+from core.settings import Settings
+from dbt_project.export import export_tenant
+
+
+class AnalystService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        # A snapshot holds a thread and a connection for seconds: two at a time per process.
+        self.export_limiter = anyio.CapacityLimiter(2)
+
+    async def grant(
+        self, user_id: uuid.UUID, tenant_id: uuid.UUID, login: str
+    ) -> GrantedAnalystOut:
+        # The analyst's URL names the warehouse as DATABASE_URL does (host, port, TLS),
+        # never the API's own login (API_DATABASE_URL).
+        base_url = resolve_database_url(self.settings)
+
+        def apply(conn: psycopg.Connection) -> analysts.Granted:
+            return analysts.grant(
+                conn,
+                tenant_id,
+                login,
+                actor=f"user:{user_id}",
+                as_owner=True,
+                settings=self.settings,
+                base_url=base_url,
+            )
+
+        try:
+            granted = await self.db.run_scoped(apply, user_id=user_id, tenant_id=tenant_id)
+        except analysts.AnalystError as exc:
+            raise ClientException(str(exc)) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise PermissionDeniedException("this needs the owner role in the tenant") from exc
+        return GrantedAnalystOut(
+            granted.login, granted.tenant_id, granted.created, granted.connection_url
+        )
+
+    async def revoke(self, user_id: uuid.UUID, tenant_id: uuid.UUID, login: str) -> None:
+        def apply(conn: psycopg.Connection) -> bool:
+            return analysts.revoke(conn, tenant_id, login, actor=f"user:{user_id}", as_owner=True)
+
+        if not await self.db.run_scoped(apply, user_id=user_id, tenant_id=tenant_id):
+            raise NotFoundException(f"login {login} has no access to this tenant")
+
+    async def list(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> list[AnalystGrantOut]:
+        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+            cur = conn.cursor(row_factory=class_row(AnalystGrantOut))
+            await cur.execute(
+                "select login, tenant_id, granted_at, granted_by from app.analyst_grants "
+                "where tenant_id = %s order by login",
+                (tenant_id,),
+            )
+            return await cur.fetchall()
+
+    async def snapshot(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Path:
+        """A DuckDB file of the tenant's marts in a folder of its own; the caller removes
+        the folder once the file is sent. Audited."""
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=self._exports_dir()))
+        path = folder / f"xeno-{tenant_id}.duckdb"
+
+        def write() -> int:
+            result = export_tenant(
+                tenant_id,
+                path,
+                url=self.db.url,
+                role=API_ROLE,
+                statement_timeout_ms=self.settings.analyst_statement_timeout_ms,
+            )
+            return sum(result.rows.values())
+
+        try:
+            rows = await anyio.to_thread.run_sync(write, limiter=self.export_limiter)
+
+            def record(conn: psycopg.Connection) -> None:
+                audit(
+                    conn,
+                    actor=f"user:{user_id}",
+                    tenant_id=tenant_id,
+                    action="marts.exported",
+                    detail={"rows": rows, "format": "duckdb"},
+                )
+
+            await self.db.run_scoped(record, user_id=user_id, tenant_id=tenant_id)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return path
+
+    def _exports_dir(self) -> Path:
+        folder = self.settings.data_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
