@@ -29,6 +29,8 @@ def _exec(program: str, *args: str) -> None:
     # Runs launched by Dagster resolve the same database as every other component.
     os.environ["DATABASE_URL"] = db.resolve_database_url(settings)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # dagster-dbt runs `dbt` from PATH: this environment's, even when it is not activated.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     click.echo(f"dbt manifest: {prepare_manifest()}", err=True)
     executable = Path(sys.executable).with_name(program)
     os.execv(executable, [str(executable), *args])  # noqa: S606 - our environment's Dagster

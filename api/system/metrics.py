@@ -1,9 +1,10 @@
 """`/metrics`: Litestar's Prometheus exposition, plus what only the database knows.
 
-Webhooks are applied by another process (the worker or Dagster), so counters kept there
-would never reach this exposition: the webhook backlog (pending, failed, quarantined
-deliveries, across tenants, no tenant named) is read from the database at scrape time,
-in one statement, and published as a gauge.
+Webhooks are applied and syncs run by another process (`xeno worker`), so counters kept
+there would never reach this exposition: the webhook backlog (pending, failed,
+quarantined deliveries) and the live loop's queues (units waiting, the oldest's wait) are
+read from the database at scrape time, across tenants with no tenant named, and
+published as gauges.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ WEBHOOK_EVENTS = Gauge(
     "applicable), read from the database at scrape time",
     ["status"],
 )
+WORK_QUEUED = Gauge(
+    "xeno_work_queued",
+    "Units of work waiting for the worker, by queue (syncs: queued sync runs; "
+    "webhook_tenants: tenants with webhooks due); at most one per tenant each",
+    ["queue"],
+)
+WORK_OLDEST = Gauge(
+    "xeno_work_oldest_seconds",
+    "How long the oldest unit of each worker queue has waited (0 when empty)",
+    ["queue"],
+)
 AUTH_REJECTED = Counter(
     "xeno_auth_rejected",
     "Requests the auth middleware refused with 401, by reason",
@@ -34,21 +46,25 @@ AUTH_REJECTED = Counter(
 )
 
 
-async def refresh_webhook_backlog(db: Database) -> None:
-    """Set the gauge from `app.webhook_backlog()`; a scrape still answers without it."""
+async def refresh_backlogs(db: Database) -> None:
+    """Set the gauges from the database; a scrape still answers without them."""
     try:
         async with db.pool.connection(timeout=2) as conn:
-            rows = await (await conn.execute("select * from app.webhook_backlog()")).fetchall()
+            webhooks = await (await conn.execute("select * from app.webhook_backlog()")).fetchall()
+            queues = await (await conn.execute("select * from app.live_loop_backlog()")).fetchall()
     except (psycopg.Error, PoolTimeout) as exc:
-        log.warning("webhook backlog unavailable for /metrics: %s", type(exc).__name__)
+        log.warning("backlogs unavailable for /metrics: %s", type(exc).__name__)
         return
-    for status, events in rows:
+    for status, events in webhooks:
         WEBHOOK_EVENTS.labels(status).set(events)
+    for queue, units, oldest in queues:
+        WORK_QUEUED.labels(queue).set(units)
+        WORK_OLDEST.labels(queue).set(oldest)
 
 
 class MetricsController(PrometheusController):
     @get(operation_id="metrics", media_type=MediaType.TEXT)
     async def get(self, db: NamedDependency[Database]) -> Response:  # type: ignore[override]
-        """Prometheus text exposition: HTTP metrics, auth rejections, webhook backlog."""
-        await refresh_webhook_backlog(db)
+        """Prometheus text exposition: HTTP metrics, auth rejections, backlogs, queues."""
+        await refresh_backlogs(db)
         return await PrometheusController.get.fn(self)

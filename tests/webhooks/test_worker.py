@@ -105,3 +105,25 @@ def test_a_tenant_whose_build_fails_fails_alone(
 
     wait_until(lambda: status()["status"] == "failed", 180, why=status)
     assert "transform failed" in status()["error"] and "not money" in status()["error"]
+
+
+def gauge(server_url: str, name: str) -> float:
+    """One sample of /metrics, by its name and labels as printed."""
+    for line in httpx.get(f"{server_url}/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_show_the_worker_queues(server, make_shop, conn):
+    shop = make_shop()
+    run, _ = runs.request(conn, shop.tenant.id, trigger="api")
+    conn.execute(
+        "update app.sync_runs set requested_at = now() - interval '1 hour' where id = %s",
+        (run.id,),
+    )
+    assert gauge(server.url, 'xeno_work_queued{queue="syncs"}') >= 1
+    assert gauge(server.url, 'xeno_work_oldest_seconds{queue="syncs"}') >= 3600
+    conn.execute(
+        "update app.sync_runs set status = 'failed', finished_at = now() where id = %s", (run.id,)
+    )
