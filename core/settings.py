@@ -328,7 +328,7 @@ class Settings:
     )
     worker_sync_threads: int = _setting(
         "WORKER_SYNC_THREADS",
-        2,
+        3,
         _positive_int,
         doc="syncs the worker runs at once: the first serves users' requests only, the others "
         "also new tenants' first syncs (a long backfill never holds up a user's sync)",

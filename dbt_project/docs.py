@@ -12,20 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import db
-from core.settings import get_settings
 from dbt_project import runner
-
-STATIC_FILE = "static_index.html"
-
-
-def docs_dir(data_dir: Path | None = None) -> Path:
-    """dbt's folder for the docs build (under DATA_DIR)."""
-    return (data_dir or get_settings().data_dir) / "dbt" / "docs"
-
-
-def docs_file(data_dir: Path | None = None) -> Path:
-    """The generated site (it exists once `generate` ran)."""
-    return docs_dir(data_dir) / "target" / STATIC_FILE
+from dbt_project.layout import docs_dir, docs_file
 
 
 def generate(url: str | None = None) -> Path:

@@ -30,7 +30,7 @@ import yaml
 from psycopg import sql
 
 from core import db
-from dbt_project.runner import MART_MODELS, PROJECT_DIR, dbt_env
+from dbt_project.layout import MART_MODELS, PROJECT_DIR, marts_schema
 
 Format = Literal["duckdb", "parquet"]
 BATCH_ROWS = 200_000
@@ -251,7 +251,7 @@ def export_tenant(
     """
     started = time.monotonic()
     url = url or db.resolve_database_url()
-    schema = dbt_env(url)["XENO_MARTS_SCHEMA"]
+    schema = marts_schema()
     docs = mart_docs()
     out = Path(out)
     home = out.parent if fmt == "duckdb" else out

@@ -28,12 +28,11 @@ from psycopg import sql
 
 from core import db, tenants
 from core.settings import get_settings
+from dbt_project import layout
+from dbt_project.layout import MART_MODELS, PROFILES_DIR, PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
-PROJECT_DIR = Path(__file__).resolve().parent
-PROFILES_DIR = PROJECT_DIR.parent
-MART_MODELS = tuple(sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").glob("*.sql")))
 # The nil tenant over a raw schema that never exists: a build of nothing (parsing, docs).
 NO_TENANT = uuid.UUID(int=0)
 BOOTSTRAP_SCHEMA = "shopify_bootstrap"
@@ -67,7 +66,7 @@ def dbt_env(url: str, marts_schema: str | None = None) -> dict[str, str]:
         "XENO_DB_USER": unquote(parts.username or ""),
         "XENO_DB_PASSWORD": unquote(parts.password or ""),
         "XENO_DB_NAME": _dbname(url),
-        "XENO_MARTS_SCHEMA": marts_schema or os.environ.get("XENO_MARTS_SCHEMA", "marts"),
+        "XENO_MARTS_SCHEMA": marts_schema or layout.marts_schema(),
         # libpq session options for dbt's connections: JIT compilation costs more than it
         # saves on these short statements (~1 s per large statement); a whole-tenant build
         # sorts and hashes millions of rows, which spill to disk at the default 4 MB; and

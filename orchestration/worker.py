@@ -3,9 +3,10 @@
 One process with lanes (threads) that each wait on their own queue, so no kind of work
 waits behind another's backlog:
 
-- sync lanes (WORKER_SYNC_THREADS): claim queued `app.sync_runs` rows oldest first and
-  run sync then build. The first lane takes only users' requests (trigger `api`), the
-  others also new tenants' first syncs, so a long backfill never holds up a user.
+- sync lanes (WORKER_SYNC_THREADS): claim queued `app.sync_runs` rows oldest first, sync
+  and ask the builder for the tenant's build. The first lane takes only users' requests
+  (trigger `api`), the others also new tenants' first syncs, so a long backfill never
+  holds up a user.
 - the webhook lane: applies every tenant's due webhooks, then has their marts rebuilt
   together, and erases tenants whose deletion is due.
 - the builder: the only thread that runs dbt. Every lane's build requests that arrive
@@ -27,8 +28,8 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TypeVar
@@ -65,28 +66,34 @@ class _Failing:
 
 @dataclass
 class Builder:
-    """The worker's one dbt builder: requests made meanwhile are built together."""
+    """The worker's one dbt builder: requests made meanwhile are built together.
+
+    Nobody waits for a build: a sync's run shows `transforming` until its tenant's build
+    is recorded (or `failed` with dbt's reason), and the webhook lane applies on.
+    """
 
     stop: threading.Event
     build: Callable[[list[uuid.UUID], bool], dict[uuid.UUID, str]]
     _cond: threading.Condition = field(default_factory=threading.Condition)
-    # full_refresh -> tenant -> the futures waiting for its next build
-    _pending: dict[bool, dict[uuid.UUID, list[Future[str | None]]]] = field(
-        default_factory=lambda: {False: {}, True: {}}
+    # full_refresh -> the tenants to build next
+    _pending: dict[bool, set[uuid.UUID]] = field(
+        default_factory=lambda: {False: set(), True: set()}
     )
     _failing: dict[uuid.UUID, _Failing] = field(default_factory=dict)
 
     def request(
-        self, tenant_ids: Iterable[uuid.UUID], *, full_refresh: bool = False
-    ) -> dict[uuid.UUID, Future[str | None]]:
-        """Ask for a build of these tenants; each future gives None or the failure."""
-        futures: dict[uuid.UUID, Future[str | None]] = {}
+        self, tenant_ids: Iterable[uuid.UUID], *, full_refresh: bool = False, now: bool = False
+    ) -> None:
+        """Ask for a build of these tenants. `now`: someone asked for it (a user's sync),
+        so a failing tenant is tried again at once instead of after its backoff."""
+        tenant_ids = list(tenant_ids)
         with self._cond:
-            for tenant_id in tenant_ids:
-                futures[tenant_id] = Future()
-                self._pending[full_refresh].setdefault(tenant_id, []).append(futures[tenant_id])
+            self._pending[full_refresh].update(tenant_ids)
+            if now:
+                for tenant_id in tenant_ids:
+                    if tenant_id in self._failing:
+                        self._failing[tenant_id].retry_at = time.monotonic()
             self._cond.notify_all()
-        return futures
 
     def retry_due(self) -> list[uuid.UUID]:
         """Failing tenants whose backoff has passed (the webhook lane requests them again)."""
@@ -94,20 +101,17 @@ class Builder:
         with self._cond:
             return [t for t, f in self._failing.items() if f.retry_at <= now]
 
-    def failing(self) -> dict[uuid.UUID, str]:
-        with self._cond:
-            return {t: f.reason for t, f in self._failing.items()}
-
-    def _next_batch(self) -> tuple[bool, dict[uuid.UUID, list[Future[str | None]]]] | None:
-        """Full refreshes first; a failing tenant alone, and not before its retry time."""
+    def _next_batch(self) -> tuple[bool, list[uuid.UUID]] | None:
+        """Full refreshes first. A failing tenant due for its retry is built alone, before
+        the healthy ones (who would otherwise always be pending); not before its time."""
         now = time.monotonic()
         for full_refresh in (True, False):
             pending = self._pending[full_refresh]
-            healthy = [t for t in pending if t not in self._failing]
             due = [t for t in pending if t in self._failing and self._failing[t].retry_at <= now]
-            chosen = healthy or due[:1]
+            chosen = due[:1] or [t for t in pending if t not in self._failing]
             if chosen:
-                return full_refresh, {t: pending.pop(t) for t in chosen}
+                pending.difference_update(chosen)
+                return full_refresh, chosen
         return None
 
     def run(self) -> None:
@@ -117,42 +121,27 @@ class Builder:
                 if batch is None:
                     self._cond.wait(timeout=1.0)
                     continue
-            full_refresh, waiting = batch
+            full_refresh, tenant_ids = batch
             try:
-                failed = self.build(list(waiting), full_refresh)
+                failed = self.build(tenant_ids, full_refresh)
             except Exception as exc:  # work.build records what it can; never stop the lane
-                log.exception("build of %d tenant(s) failed", len(waiting))
-                failed = {t: f"{type(exc).__name__}: {exc}" for t in waiting}
-            self._settle(waiting, failed)
+                log.exception("build of %d tenant(s) failed", len(tenant_ids))
+                failed = {t: f"{type(exc).__name__}: {exc}" for t in tenant_ids}
+            self._settle(tenant_ids, failed)
 
-    def _settle(
-        self, waiting: dict[uuid.UUID, list[Future[str | None]]], failed: dict[uuid.UUID, str]
-    ) -> None:
+    def _settle(self, tenant_ids: list[uuid.UUID], failed: dict[uuid.UUID, str]) -> None:
         with self._cond:
-            for tenant_id, futures in waiting.items():
+            for tenant_id in tenant_ids:
                 reason = failed.get(tenant_id)
                 if reason is None:
                     self._failing.pop(tenant_id, None)
-                else:
-                    count = (
-                        self._failing[tenant_id].failures + 1 if tenant_id in self._failing else 1
-                    )
-                    delay = BUILD_RETRY_SECONDS[min(count, len(BUILD_RETRY_SECONDS)) - 1]
-                    self._failing[tenant_id] = _Failing(count, time.monotonic() + delay, reason)
-                    log.error("build of tenant %s failed (%d in a row; retry in %d s): %s",
-                              tenant_id, count, delay, reason)  # fmt: skip
-                for future in futures:
-                    future.set_result(reason)
-
-    def wait(self, futures: Collection[Future[str | None]]) -> None:
-        """Block until the futures are settled or the worker stops."""
-        for future in futures:
-            while not self.stop.is_set():
-                try:
-                    future.result(timeout=1.0)
-                    break
-                except TimeoutError:
                     continue
+                previous = self._failing.get(tenant_id)
+                count = previous.failures + 1 if previous else 1
+                delay = BUILD_RETRY_SECONDS[min(count, len(BUILD_RETRY_SECONDS)) - 1]
+                self._failing[tenant_id] = _Failing(count, time.monotonic() + delay, reason)
+                log.error("build of tenant %s failed (%d in a row; retry in %d s): %s",
+                          tenant_id, count, delay, reason)  # fmt: skip
 
 
 @dataclass
@@ -199,7 +188,7 @@ class Worker:
             return None
 
     def _sync_then_build(self, run: SyncRun) -> None:
-        """A claimed run: its sync, then its tenant's build (joined with other requests)."""
+        """A claimed run: its sync, then a build of its tenant (joined with other requests)."""
         context = {"sync_id": str(run.id), "tenant_id": str(run.tenant_id)}
         log.info("sync starting (%s)", run.trigger, extra=context)
         outcome = work.sync_tenant(
@@ -208,9 +197,8 @@ class Worker:
         if outcome.error:
             log.warning("sync not done: %s", outcome.error, extra=context)
             return
-        futures = self.builder.request([run.tenant_id], full_refresh=run.full_refresh)
-        self.builder.wait(futures.values())
-        log.info("sync and build finished", extra=context)
+        self.builder.request([run.tenant_id], full_refresh=run.full_refresh, now=True)
+        log.info("sync loaded; its build is queued", extra=context)
 
     def webhook_lane(self) -> None:
         """Apply due webhooks of every tenant, and have the changed ones rebuilt.

@@ -18,8 +18,9 @@ from api.analysts.schemas import AnalystGrantOut, GrantAnalystRequest, GrantedAn
 from api.analysts.service import AnalystService
 from api.auth.guards import analyst, owner
 from api.auth.principal import Principal
+from api.openapi import BEARER
 from core.settings import Settings
-from dbt_project import docs
+from dbt_project import layout
 
 Service = NamedDependency[AnalystService]
 
@@ -29,6 +30,7 @@ IN_PATH = {"tenant": "path"}
 
 class AnalystController(Controller):
     path = "/tenant/{tenant_id:uuid}/analysts"
+    security = BEARER
     tags = ["analysts"]
     guards = [owner]
     opt = IN_PATH
@@ -66,6 +68,7 @@ class AnalystController(Controller):
 
 class AnalystToolsController(Controller):
     path = "/tenant/{tenant_id:uuid}"
+    security = BEARER
     tags = ["analysts"]
     guards = [analyst]
     opt = IN_PATH
@@ -88,7 +91,7 @@ class AnalystToolsController(Controller):
     async def model_docs(self, tenant_id: uuid.UUID, settings: Settings) -> File:
         """dbt's docs of the marts (columns, descriptions, tests, lineage) as one HTML
         file to save and open; the same for every tenant, so it holds no tenant data."""
-        path = docs.docs_file(settings.data_dir)
+        path = layout.docs_file(settings.data_dir)
         if not path.exists():
             raise NotFoundException("model docs are not generated yet: run `xeno docs generate`")
         return File(path, filename="xeno-model-docs.html", media_type="text/html")

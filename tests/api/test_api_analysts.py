@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from psycopg import sql
 
 from api.app import create_app
-from dbt_project import docs
+from dbt_project import layout
 from dbt_project.runner import MART_MODELS
 from tests.api.conftest import make_settings
 
@@ -156,7 +156,7 @@ async def test_model_docs_route(team, register, make_tenant, settings, simulator
         path = f"/api/tenant/{tenant}/model-docs"
         response = await client.get(path, headers=owner.headers())
         assert response.status_code == 404 and "xeno docs generate" in response.text
-        site = docs.docs_file(tmp_path)
+        site = layout.docs_file(tmp_path)
         site.parent.mkdir(parents=True)
         site.write_text("<html>model docs</html>")
         for user in (owner, analyst):
