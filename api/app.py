@@ -38,7 +38,7 @@ from api.insights.controller import InsightsController
 from api.insights.service import InsightsService
 from api.limits import check_request
 from api.logs import configure as configure_logs
-from api.middleware import request_context_middleware
+from api.middleware import errors_as_responses, json_cors_refusals, request_context_middleware
 from api.openapi import document_errors
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
@@ -149,6 +149,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="auth_rate_limit",
     )
     prometheus = PrometheusConfig(app_name="xeno_api", group_path=True, exclude=["^/metrics"])
+    cors = CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
     auth = DefineMiddleware(AuthMiddleware, db=db, settings=settings, exclude=PUBLIC_PATHS)
 
     def api_routes() -> list[Router | type]:
@@ -169,18 +176,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             request_context_middleware(production=settings.is_production),
             prometheus.middleware,
+            errors_as_responses,
             auth,
         ],
         lifespan=[lifespan],
+        cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
-        cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after"],
-            max_age=600,
-        ),
         openapi_config=OpenAPIConfig(
             title="Xeno API",
             version=service_version(),
@@ -197,4 +199,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
     )
     document_errors(app, PUBLIC_PATHS)
+    # outside Litestar's CORS handling, which answers preflights before any route middleware
+    app.asgi_handler = json_cors_refusals(app.asgi_handler)
     return app
