@@ -21,6 +21,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.stores.memory import MemoryStore
@@ -48,6 +49,8 @@ from api.system.controller import SystemController, service_version
 from api.system.metrics import MetricsController
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
+from api.web import assets
+from api.web.controller import AssetController, DocsRedirectController
 from api.webhooks.controller import (
     EventStreamController,
     WebhookController,
@@ -77,6 +80,7 @@ PUBLIC_PATHS = [
     "^/status$",
     "^/metrics",
     "^/schema",
+    "^/assets/",
     "^/api(/v1)?/webhook/",
 ]
 
@@ -92,6 +96,19 @@ def _auth_client(request: Request[Any, Any, Any]) -> str:
 
 def _singleton(value: object) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def docs_pages() -> list[Any]:
+    """Swagger UI at `/schema` and `/schema/swagger`, its scripts and styles served by
+    Xeno (`/assets/`), so the docs render offline; the schema as JSON and YAML."""
+    swagger = SwaggerRenderPlugin(
+        path=["/", "/swagger"],
+        js_url=assets.url("swagger-ui-bundle.js"),
+        css_url=assets.url("swagger-ui.css"),
+        standalone_preset_js_url=assets.url("swagger-ui-standalone-preset.js"),
+        favicon=f"<link rel='icon' type='image/svg+xml' href='{assets.url('favicon.svg')}'>",
+    )
+    return [swagger, JsonRenderPlugin(), YamlRenderPlugin()]
 
 
 def serve_app() -> Litestar:
@@ -171,6 +188,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Router("/api", route_handlers=api_routes(), include_in_schema=False),
             SystemController,
             MetricsController,
+            AssetController,
+            DocsRedirectController,
         ],
         dependencies={name: _singleton(value) for name, value in services.items()},
         middleware=[
@@ -187,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Xeno API",
             version=service_version(),
             path="/schema",
+            render_plugins=docs_pages(),
             components=Components(
                 security_schemes={
                     "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

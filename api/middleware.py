@@ -37,6 +37,17 @@ _SECURITY_HEADERS = [
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _DOCS_PREFIX = "/schema"
+_ASSETS_PREFIX = "/assets/"
+_APP_PATH = "/app"
+# The dashboard page: its own scripts and styles only (plotly.js sets inline styles),
+# requests to this origin only.
+_APP_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+    b"form-action 'self'; frame-ancestors 'none'",
+)
+_NO_STORE = (b"cache-control", b"no-store")
 _CORS_ENCODER = msgspec.json.Encoder()
 
 
@@ -46,6 +57,16 @@ def _incoming_request_id(scope: Scope) -> str:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
             return value.decode()
     return uuid.uuid4().hex
+
+
+def _page_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """API responses are never cached nor rendered; the docs keep Litestar's inline
+    scripts; assets set their own caching; the dashboard page gets a same-origin CSP."""
+    if path.startswith(_DOCS_PREFIX) or path.startswith(_ASSETS_PREFIX):
+        return []
+    if path == _APP_PATH or path.startswith(_APP_PATH + "/"):
+        return [_APP_CSP, _NO_STORE]
+    return [_API_CSP, _NO_STORE]
 
 
 def request_context_middleware(*, production: bool):
@@ -60,9 +81,7 @@ def request_context_middleware(*, production: bool):
             scope.setdefault("state", {})["request_id"] = request_id
             started = time.perf_counter()
             status = 500
-            extra = list(_SECURITY_HEADERS)
-            if not scope["path"].startswith(_DOCS_PREFIX):
-                extra += [_API_CSP, (b"cache-control", b"no-store")]
+            extra = [*_SECURITY_HEADERS, *_page_headers(scope["path"])]
             if production:
                 extra.append(_HSTS)
             extra.append((REQUEST_ID_HEADER, request_id.encode()))
