@@ -50,7 +50,7 @@ from api.system.metrics import MetricsController
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
 from api.web import assets
-from api.web.controller import AssetController, DocsRedirectController
+from api.web.controller import AssetController, DashboardPageController, DocsRedirectController
 from api.webhooks.controller import (
     EventStreamController,
     WebhookController,
@@ -81,6 +81,7 @@ PUBLIC_PATHS = [
     "^/metrics",
     "^/schema",
     "^/assets/",
+    "^/app(/|$)",
     "^/api(/v1)?/webhook/",
 ]
 
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SystemController,
             MetricsController,
             AssetController,
+            DashboardPageController,
             DocsRedirectController,
         ],
         dependencies={name: _singleton(value) for name, value in services.items()},

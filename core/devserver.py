@@ -94,6 +94,7 @@ def run(*, demo: bool) -> None:
         for component, _ in children:
             if component.url:
                 click.echo(f"{component.name}: {component.url}")
+        click.echo(f"Dashboard page: {API_URL}/app")
         if demo:
             click.echo(demo_setup.instructions(ready))
         click.echo("running; press Ctrl-C to stop")

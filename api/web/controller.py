@@ -1,9 +1,12 @@
-"""Routes of the browser side: `/assets/{name}` (allow-listed static files) and the
-OpenAPI UI's old addresses. Public, outside the schema."""
+"""Routes of the browser side: the dashboard page (`/app`), `/assets/{name}` (allow-listed
+static files) and the OpenAPI UI's old addresses. Public, outside the schema."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+from functools import cache
+from pathlib import Path
+
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
@@ -34,6 +37,23 @@ class AssetController(Controller):
             body = asset.gzipped
             headers["content-encoding"] = "gzip"
         return Response(body, media_type=asset.media_type, headers=headers)
+
+
+@cache
+def _page() -> bytes:
+    return (Path(__file__).parent / "static" / "app.html").read_bytes()
+
+
+class DashboardPageController(Controller):
+    """The dashboard page: static HTML whose script talks to the API like any client."""
+
+    path = "/app"
+    include_in_schema = False
+    opt = PUBLIC
+
+    @get(["/", "/{rest:path}"], sync_to_thread=False, media_type=MediaType.HTML)
+    def page(self) -> bytes:
+        return _page()
 
 
 class DocsRedirectController(Controller):

@@ -1,5 +1,5 @@
-"""API docs offline: every script, stylesheet and icon the docs pages load is served by
-Xeno (issue 16); a browser renders them with no network in tests/browser."""
+"""The browser side (issue 16): the docs pages and the dashboard page load every script,
+stylesheet and icon from Xeno itself; tests/browser renders them in Chromium."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ async def test_old_docs_addresses_lead_to_the_local_swagger_ui(client):
         assert response.status_code in (301, 302, 307, 308), old
         assert response.headers["location"] == "/schema/swagger"
     assert (await client.get("/schema/openapi.json")).json()["paths"]
+
+
+async def test_dashboard_page_loads_only_same_origin_assets(client):
+    response = await client.get("/app")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    references = [r for r in _REFERENCE.findall(response.text) if not r.startswith("#")]
+    assert {"/assets/app.js", "/assets/app.css"} <= set(references)
+    for reference in [*references, "/assets/plotly.min.js"]:  # app.js loads plotly.js
+        assert reference.startswith("/"), reference
+        assert (await client.get(reference)).status_code == 200, reference
+    assert (await client.get("/app/some/deep/link")).text == response.text
