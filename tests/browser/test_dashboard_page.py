@@ -7,6 +7,7 @@ store and range and compares it with `GET /api/insights/dashboard` for the same 
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -139,3 +140,22 @@ def test_swagger_ui_renders_every_path_with_no_network(page: Any, server_factory
     page.wait_for_selector(".opblock", timeout=30_000)
     assert page.locator(".opblock").count() == operations
     assert page.outside == [], page.outside
+
+
+def test_dashboard_page_refreshes_its_token_before_it_expires(page: Any, server_factory: Any):
+    """With 15-second access tokens the page stays logged in: it refreshes in time."""
+    server = server_factory(ACCESS_TOKEN_TTL_SECONDS="15")
+    email = f"refresh-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto(f"{server.url}/app")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_selector("#connect[open]")
+    first = page.evaluate("JSON.parse(sessionStorage.getItem('xeno.session')).token")
+    page.wait_for_timeout(18_000)  # past the first token's expiry
+    second = page.evaluate("JSON.parse(sessionStorage.getItem('xeno.session')).token")
+    assert second != first
+    assert page.locator("#login-view").is_hidden()
+    with httpx.Client(base_url=server.url, timeout=30) as api:
+        headers = {"Authorization": f"Bearer {second}"}
+        assert api.get("/api/tenant", headers=headers).status_code == 200
