@@ -109,6 +109,11 @@ def test_dashboard_page_shows_the_api_figures_syncs_and_goes_live(
         order_id = str(created.get("id") or created.get("order", {}).get("id"))
         page.wait_for_selector(f"#live-orders li[data-order-id='{order_id}']", timeout=TIMEOUT_MS)
 
+        # the filled dashboard on a phone: nothing overflows the screen sideways
+        page.set_viewport_size({"width": 375, "height": 740})
+        page.wait_for_timeout(500)  # plotly redraws on resize
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
     assert page.outside == [], page.outside
 
 
