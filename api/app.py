@@ -21,6 +21,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.stores.memory import MemoryStore
@@ -38,7 +39,7 @@ from api.insights.controller import InsightsController
 from api.insights.service import InsightsService
 from api.limits import check_request
 from api.logs import configure as configure_logs
-from api.middleware import request_context_middleware
+from api.middleware import errors_as_responses, json_cors_refusals, request_context_middleware
 from api.openapi import document_errors
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
@@ -48,6 +49,8 @@ from api.system.controller import SystemController, service_version
 from api.system.metrics import MetricsController
 from api.tenants.controller import TenantController
 from api.tenants.service import TenantService
+from api.web import assets
+from api.web.controller import AssetController, DashboardPageController, DocsRedirectController
 from api.webhooks.controller import (
     EventStreamController,
     WebhookController,
@@ -77,6 +80,8 @@ PUBLIC_PATHS = [
     "^/status$",
     "^/metrics",
     "^/schema",
+    "^/assets/",
+    "^/app(/|$)",
     "^/api(/v1)?/webhook/",
 ]
 
@@ -92,6 +97,19 @@ def _auth_client(request: Request[Any, Any, Any]) -> str:
 
 def _singleton(value: object) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def docs_pages() -> list[Any]:
+    """Swagger UI at `/schema` and `/schema/swagger`, its scripts and styles served by
+    Xeno (`/assets/`), so the docs render offline; the schema as JSON and YAML."""
+    swagger = SwaggerRenderPlugin(
+        path=["/", "/swagger"],
+        js_url=assets.url("swagger-ui-bundle.js"),
+        css_url=assets.url("swagger-ui.css"),
+        standalone_preset_js_url=assets.url("swagger-ui-standalone-preset.js"),
+        favicon=f"<link rel='icon' type='image/svg+xml' href='{assets.url('favicon.svg')}'>",
+    )
+    return [swagger, JsonRenderPlugin(), YamlRenderPlugin()]
 
 
 def serve_app() -> Litestar:
@@ -149,6 +167,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="auth_rate_limit",
     )
     prometheus = PrometheusConfig(app_name="xeno_api", group_path=True, exclude=["^/metrics"])
+    cors = CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
     auth = DefineMiddleware(AuthMiddleware, db=db, settings=settings, exclude=PUBLIC_PATHS)
 
     def api_routes() -> list[Router | type]:
@@ -164,27 +189,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Router("/api", route_handlers=api_routes(), include_in_schema=False),
             SystemController,
             MetricsController,
+            AssetController,
+            DashboardPageController,
+            DocsRedirectController,
         ],
         dependencies={name: _singleton(value) for name, value in services.items()},
         middleware=[
             request_context_middleware(production=settings.is_production),
             prometheus.middleware,
+            errors_as_responses,
             auth,
         ],
         lifespan=[lifespan],
+        cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
-        cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after"],
-            max_age=600,
-        ),
         openapi_config=OpenAPIConfig(
             title="Xeno API",
             version=service_version(),
             path="/schema",
+            render_plugins=docs_pages(),
             components=Components(
                 security_schemes={
                     "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -197,4 +221,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
     )
     document_errors(app, PUBLIC_PATHS)
+    # outside Litestar's CORS handling, which answers preflights before any route middleware
+    app.asgi_handler = json_cors_refusals(app.asgi_handler)
     return app

@@ -1,7 +1,11 @@
 """Request context for every HTTP request: request id, security headers, one access log line.
 
 A plain ASGI middleware (outermost), so even errors raised by other middleware (401, 413,
-429) carry the request id and the headers.
+429) carry the request id and the headers. `errors_as_responses` sits just outside the
+auth middleware and turns what it raises into the response right there, so the access
+log and the Prometheus middleware see the status that is sent (an exception passing
+through them reads as a 500). `json_cors_refusals` answers refused CORS preflights in the
+API's error shape.
 """
 
 from __future__ import annotations
@@ -10,8 +14,14 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
+import msgspec
+from litestar import Request
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import http_exception_handler, unexpected_exception_handler
 
 log = logging.getLogger("api.access")
 
@@ -27,6 +37,18 @@ _SECURITY_HEADERS = [
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _DOCS_PREFIX = "/schema"
+_ASSETS_PREFIX = "/assets/"
+_APP_PATH = "/app"
+# The dashboard page: its own scripts and styles only (plotly.js sets inline styles),
+# requests to this origin only.
+_APP_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; "
+    b"form-action 'self'; frame-ancestors 'none'",
+)
+_NO_STORE = (b"cache-control", b"no-store")
+_CORS_ENCODER = msgspec.json.Encoder()
 
 
 def _incoming_request_id(scope: Scope) -> str:
@@ -35,6 +57,16 @@ def _incoming_request_id(scope: Scope) -> str:
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
             return value.decode()
     return uuid.uuid4().hex
+
+
+def _page_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """API responses are never cached nor rendered; the docs keep Litestar's inline
+    scripts; assets set their own caching; the dashboard page gets a same-origin CSP."""
+    if path.startswith(_DOCS_PREFIX) or path.startswith(_ASSETS_PREFIX):
+        return []
+    if path == _APP_PATH or path.startswith(_APP_PATH + "/"):
+        return [_APP_CSP, _NO_STORE]
+    return [_API_CSP, _NO_STORE]
 
 
 def request_context_middleware(*, production: bool):
@@ -49,9 +81,7 @@ def request_context_middleware(*, production: bool):
             scope.setdefault("state", {})["request_id"] = request_id
             started = time.perf_counter()
             status = 500
-            extra = list(_SECURITY_HEADERS)
-            if not scope["path"].startswith(_DOCS_PREFIX):
-                extra += [_API_CSP, (b"cache-control", b"no-store")]
+            extra = [*_SECURITY_HEADERS, *_page_headers(scope["path"])]
             if production:
                 extra.append(_HSTS)
             extra.append((REQUEST_ID_HEADER, request_id.encode()))
@@ -81,3 +111,79 @@ def request_context_middleware(*, production: bool):
         return middleware
 
     return factory
+
+
+def errors_as_responses(app: ASGIApp) -> ASGIApp:
+    """Renders an exception raised by the middleware inside (auth: 401, the `x-tenant-id`
+    400; the login rate limiter: 429) with the app's own handlers, before it leaves."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or scope["type"] != "http":
+                raise
+            request: Request[Any, Any, Any] = Request(scope, receive)
+            if isinstance(exc, HTTPException):
+                response = http_exception_handler(request, exc)
+            else:
+                response = unexpected_exception_handler(request, exc)
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+    return middleware
+
+
+def json_cors_refusals(app: ASGIApp) -> ASGIApp:
+    """Wraps the app (outside Litestar's CORS handling): a refused preflight answers
+    `{error, requestId}` like every other error instead of Litestar's plain-text 400, which
+    browser clients can only report as a network failure."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        origin = headers.get(b"origin")
+        if scope.get("method") != "OPTIONS" or not origin:
+            await app(scope, receive, send)
+            return
+        refused = False
+
+        async def rewrite(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                refused = True
+                return
+            if refused and message["type"] == "http.response.body":
+                reason = message.get("body", b"").decode(errors="replace")
+                request_id = uuid.uuid4().hex
+                body = _CORS_ENCODER.encode(
+                    {
+                        "error": f"{reason} for origin {origin.decode(errors='replace')}; "
+                        "the allowed origins are set by CORS_ORIGINS",
+                        "requestId": request_id,
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (REQUEST_ID_HEADER, request_id.encode()),
+                            *_SECURITY_HEADERS,
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await app(scope, receive, rewrite)
+
+    return middleware

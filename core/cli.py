@@ -8,10 +8,13 @@ imported only when invoked, so `xeno db upgrade` does not pay for loading dbt or
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import logging
 import sys
 import uuid
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 
 import click
 import psycopg
@@ -41,6 +44,41 @@ class LazyGroup(click.Group):
             command = ep.load()
         return command
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Lists the layer commands from their source's docstrings, without importing them:
+        loading one command to print its help line would import dbt, Dagster or dlt."""
+        provided = self._provided(ctx)
+        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        rows = []
+        for name in self.list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if command is not None:
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, _short_help(provided[name], limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _short_help(ep: EntryPoint, limit: int) -> str:
+    """The first sentence of the entry point's function docstring, read from its source."""
+    module, _, attr = ep.value.partition(":")
+    top, *rest = module.split(".")
+    # the top-level spec only: finding `pkg.mod`'s spec would import `pkg`
+    spec = importlib.util.find_spec(top)
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    path = Path(next(iter(spec.submodule_search_locations)), *rest).with_suffix(".py")
+    if not path.is_file():
+        return ""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
+            return click.utils.make_default_short_help(ast.get_docstring(node) or "", limit)
+    return ""
+
 
 class XenoGroup(LazyGroup):
     """Turns expected failures into one clear line and a non-zero exit."""
@@ -60,7 +98,8 @@ class XenoGroup(LazyGroup):
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except psycopg.OperationalError as exc:
-            raise click.ClickException(f"database unreachable: {exc}".strip()) from exc
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise click.ClickException(f"database unreachable: {first_line}") from exc
 
 
 @click.group(cls=XenoGroup)

@@ -142,11 +142,22 @@ def resolve_database_url(settings: Settings | None = None) -> str:
         return _resolved_url
 
 
+def check_reachable(url: str, timeout_seconds: int = 3) -> None:
+    """One direct connection before the pool opens: the pool retries for 30 s and logs a
+    warning per attempt, where a wrong or unreachable URL should fail at once, in one line."""
+    try:
+        psycopg.connect(url, connect_timeout=timeout_seconds).close()
+    except psycopg.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"database unreachable: {first_line}") from None
+
+
 def get_pool(settings: Settings | None = None) -> ConnectionPool:
     """The process-wide pool, opened on first use."""
     global _pool
     if _pool is None:
         url = resolve_database_url(settings)
+        check_reachable(url)
         settings = settings or get_settings()
         with _pool_lock:
             if _pool is None:

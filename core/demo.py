@@ -141,6 +141,7 @@ def instructions(demo: Demo) -> str:
     return "\n".join(
         [
             f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}",
+            f"dashboard page: {demo.api_url}/app (log in with the demo login)",
             "try:",
             f"  TOKEN=$(curl -s {demo.api_url}/api/auth/login -H 'content-type: application/json'"
             f' -d \'{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}"}}\''

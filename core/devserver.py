@@ -62,7 +62,10 @@ COMPONENTS = (
     Component("API docs", ("api",), f"{API_URL}/schema", "api.log"),
     # The live loop: users' syncs, first syncs, webhooks (Dagster keeps the daily cycle).
     Component("Worker", ("worker",), "", "worker.log"),
-    Component("Dagster UI", ("dagster", "dev"), "http://127.0.0.1:3000", "dagster.log"),
+    # Port 3001: 3000 is the usual port of a frontend run next to the demo (CORS_ORIGINS).
+    Component(
+        "Dagster UI", ("dagster", "dev", "--port", "3001"), "http://127.0.0.1:3001", "dagster.log"
+    ),
 )
 
 
@@ -91,6 +94,7 @@ def run(*, demo: bool) -> None:
         for component, _ in children:
             if component.url:
                 click.echo(f"{component.name}: {component.url}")
+        click.echo(f"Dashboard page: {API_URL}/app")
         if demo:
             click.echo(demo_setup.instructions(ready))
         click.echo("running; press Ctrl-C to stop")

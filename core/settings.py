@@ -163,7 +163,7 @@ class Settings:
     )
     cors_origins: tuple[str, ...] = _setting(
         "CORS_ORIGINS",
-        ("http://localhost:3000",),
+        ("http://localhost:3000", "http://127.0.0.1:3000"),
         _csv,
         doc="comma-separated origins allowed to call the API from a browser",
     )

@@ -15,7 +15,8 @@ import click
 from core import db
 from core.settings import get_settings
 
-UI_PORT = 3000
+# 3000 is left to the frontend a developer runs next to the API (the seed's Next.js app)
+UI_PORT = 3001
 CODE_LOCATION = ("-m", "orchestration.definitions")
 
 

@@ -23,17 +23,24 @@ class TopCustomer(Response):
 
 
 class ProductRevenue(Response):
+    """`name` repeats `product`: the seed's frontend reads `name`."""
+
     product: str
+    name: str
     revenue: float
     quantity: int
 
 
 class Dashboard(Response):
-    """Seed fields first; `newCustomers`, `startDate`, `endDate` are additions."""
+    """Seed fields first; `newCustomers`, `startDate`, `endDate`, `timeZone` are additions.
+
+    `currency` (ISO 4217, null before the store's first sync) is the unit of every amount;
+    `timeZone` (IANA) is where the dates are days."""
 
     total_customers: int
     total_orders: int
     total_revenue: float
+    currency: str | None
     orders_by_date: list[DayFigures]
     top_customers: list[TopCustomer]
     revenue_by_product: list[ProductRevenue]
@@ -41,6 +48,7 @@ class Dashboard(Response):
     new_customers: int
     start_date: date
     end_date: date
+    time_zone: str
 
 
 class CartCustomer(Response):

@@ -71,6 +71,9 @@ from sold s
 left join marts.dim_products p on p.tenant_id = %(tenant)s and p.product_key = s.product_key
 order by s.revenue desc, s.product_key
 """
+_SHOP = """
+select currency, iana_timezone from marts.dim_shops where tenant_id = %(tenant)s
+"""
 _ABANDONED_COUNT = """
 select count(*) from marts.abandoned_checkouts
 where tenant_id = %(tenant)s and is_abandoned and created_date between %(start)s and %(end)s
@@ -162,10 +165,13 @@ class InsightsService:
         customers = await _rows(conn, _TOP_CUSTOMERS, {**params, "limit": TOP_CUSTOMERS})
         products = await _rows(conn, _TOP_PRODUCTS, {**params, "limit": TOP_PRODUCTS})
         abandoned = await _rows(conn, _ABANDONED_COUNT, params)
+        shop = await _rows(conn, _SHOP, params)
+        currency, time_zone = shop[0] if shop else (None, "UTC")
         return Dashboard(
             total_customers=customers[0][5] if customers else 0,
             total_orders=sum(d[1] for d in days),
             total_revenue=money(sum((d[2] for d in days), Decimal(0))),
+            currency=currency,
             orders_by_date=[DayFigures(date=d[0], orders=d[1], revenue=money(d[2])) for d in days],
             top_customers=[
                 TopCustomer(
@@ -178,13 +184,14 @@ class InsightsService:
                 for c in customers
             ],
             revenue_by_product=[
-                ProductRevenue(product=p[0], revenue=money(p[1]), quantity=int(p[2]))
+                ProductRevenue(product=p[0], name=p[0], revenue=money(p[1]), quantity=int(p[2]))
                 for p in products
             ],
             abandoned_carts=abandoned[0][0],
             new_customers=sum(d[3] for d in days),
             start_date=start,
             end_date=end,
+            time_zone=time_zone,
         )
 
     async def abandoned_carts(

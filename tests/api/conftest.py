@@ -143,6 +143,11 @@ def fill_marts(api_database):
 
     def fill(tenant_id: uuid.UUID, *, days: int = 10, orders_per_day: int = 2) -> None:
         with psycopg.connect(api_database, autocommit=True) as conn:
+            conn.execute(
+                "insert into marts.dim_shops (tenant_id, currency, iana_timezone) "
+                "values (%s, 'EUR', 'Europe/Berlin')",
+                (tenant_id,),
+            )
             for i in range(days):
                 day = END - timedelta(days=i)
                 revenue = orders_per_day * 10.5

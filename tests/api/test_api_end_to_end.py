@@ -70,6 +70,7 @@ async def test_dashboard_equals_the_simulator_truth(register, simulator, api_dat
         get_settings.cache_clear()
 
     assert body["totalOrders"] == truth["counts"]["orders_counted"]
+    assert body["currency"] == shop.currency and body["timeZone"] == shop.timezone
     assert Decimal(str(body["totalRevenue"])) == Decimal(truth["totals"]["total_revenue"])
     by_day = {d["date"]: d for d in truth["revenue_by_day"]}
     for day in body["ordersByDate"]:

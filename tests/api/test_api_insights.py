@@ -52,7 +52,9 @@ async def test_dashboard_shape_and_figures(client, shop):
     products = body["revenueByProduct"]
     assert {p["product"] for p in products} == {"Product 1", "Product 2", "Product 3"}
     assert sum(p["revenue"] for p in products) == 210.0
-    assert set(products[0]) == {"product", "revenue", "quantity"}
+    assert set(products[0]) == {"product", "name", "revenue", "quantity"}
+    assert all(p["name"] == p["product"] for p in products)
+    assert body["currency"] == "EUR" and body["timeZone"] == "Europe/Berlin"
 
 
 async def test_every_figure_respects_the_range(client, shop):

@@ -46,6 +46,7 @@ MARTS = [
     "fct_orders",
     "dim_customers",
     "dim_products",
+    "dim_shops",
     "abandoned_checkouts",
 ]
 

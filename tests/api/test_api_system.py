@@ -89,3 +89,36 @@ async def test_unknown_routes_and_methods_are_json_errors(client, register):
     unauthenticated = await client.get("/api/tenant")
     assert unauthenticated.status_code == 401
     assert "traceback" not in unauthenticated.text.lower()
+
+
+async def test_access_log_and_metrics_record_the_status_sent(client, register, caplog):
+    """401 (auth middleware) and the x-tenant-id 400 leave as raised, not as 500s."""
+    user = await register()
+    with caplog.at_level("INFO", logger="api.access"):
+        unauthenticated = await client.get("/api/insights/dashboard")
+        no_tenant = await client.get("/api/insights/dashboard", headers=user.headers())
+    assert unauthenticated.status_code == 401 and no_tenant.status_code == 400
+    assert unauthenticated.json()["requestId"] and "x-tenant-id" in no_tenant.json()["error"]
+    assert no_tenant.headers["x-content-type-options"] == "nosniff"
+    logged = [r.status for r in caplog.records if r.name == "api.access"]
+    assert logged == [401, 400]
+    metrics = [
+        line
+        for line in (await client.get("/metrics")).text.splitlines()
+        if line.startswith("litestar_requests_total") and 'path="/api/insights/dashboard"' in line
+    ]
+    assert any('status_code="401"' in line for line in metrics), metrics
+    assert any('status_code="400"' in line for line in metrics), metrics
+    assert not any('status_code="500"' in line for line in metrics), metrics
+
+
+async def test_a_refused_cors_preflight_is_a_json_error(client):
+    denied = await client.options(
+        "/api/tenant",
+        headers={"origin": "https://evil.example", "access-control-request-method": "GET"},
+    )
+    assert denied.status_code == 400
+    assert denied.headers["content-type"].startswith("application/json")
+    body = denied.json()
+    assert "https://evil.example" in body["error"] and body["requestId"]
+    assert denied.headers["x-request-id"] == body["requestId"]

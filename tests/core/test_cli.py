@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 
 def xeno(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -53,3 +54,37 @@ def test_unreachable_database_fails_cleanly():
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("Error:")
+
+
+def test_help_is_fast_and_imports_no_layer():
+    """`xeno --help` lists the layer commands from their source, importing none of them."""
+    probe = (
+        "import sys, time; from core.cli import cli; started = time.perf_counter()\n"
+        "try: cli(['--help'], prog_name='xeno')\n"
+        "except SystemExit: pass\n"
+        "layers = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'api', 'ingestion', 'orchestration', 'dbt_project', 'dbt', 'dagster', 'dlt'})\n"
+        "print('LAYERS', layers)"
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert "LAYERS []" in result.stdout
+    for command in ("api", "sync", "transform", "worker", "dagster", "simulator"):
+        assert f"  {command} " in result.stdout
+    assert "Serve the HTTP API" in result.stdout
+    assert elapsed < 2, elapsed
+
+
+def test_unreachable_database_fails_fast_in_one_line():
+    started = time.perf_counter()
+    result = xeno("tenant", "list", DATABASE_URL="postgresql://nobody:pw@127.0.0.1:1/none")
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Error: database unreachable:")
+    assert elapsed < 5, elapsed

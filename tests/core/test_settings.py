@@ -87,3 +87,12 @@ def test_env_example_documents_every_setting():
         f.metadata["env"] for f in setting_fields() if f"{f.metadata['env']}=" not in example
     ]
     assert missing == []
+
+
+def test_the_usual_frontend_origin_is_allowed_and_its_port_free(tmp_path):
+    """A frontend on its usual port (3000) works with the demo out of the box."""
+    from core.devserver import COMPONENTS
+
+    origins = _load(tmp_path).cors_origins
+    assert {"http://localhost:3000", "http://127.0.0.1:3000"} <= set(origins)
+    assert not any(":3000" in component.url for component in COMPONENTS)
