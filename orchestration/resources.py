@@ -48,9 +48,19 @@ def prepare_manifest() -> Path:
 
 
 def ensure_manifest() -> Path:
-    """The manifest, parsed first if this checkout has none yet."""
+    """The manifest, parsed first if this checkout has none yet or a model, macro or the
+    project file changed since (a stale manifest would miss a new model)."""
     path = dbt_project().manifest_path
-    return path if path.exists() else prepare_manifest()
+    if path.exists() and path.stat().st_mtime >= _newest_source():
+        return path
+    return prepare_manifest()
+
+
+def _newest_source() -> float:
+    sources = [runner.PROJECT_DIR / "dbt_project.yml"]
+    for folder in ("models", "macros", "tests"):
+        sources += (runner.PROJECT_DIR / folder).rglob("*")
+    return max(p.stat().st_mtime for p in sources if p.is_file())
 
 
 class Warehouse(ConfigurableResource):
