@@ -38,6 +38,7 @@ from dagster._core.storage.tags import (
 )
 
 from core import db, migrate
+from orchestration.assets.ingestion import WAREHOUSE_POOL
 from simulator.server import run_simulator
 from simulator.shop import ShopSpec
 
@@ -213,6 +214,10 @@ def main() -> None:
         instance_dir = str(work_dir / "dagster")
         os.makedirs(instance_dir)
         instance = open_instance(instance_dir)
+        # Dagster creates a pool's row on first use; two runs starting together on a fresh
+        # instance can both try (a unique violation fails one). The daemon's run retry
+        # relaunches such a run; executed in process here, it would just count as failed.
+        instance.event_log_storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
         emit("tenants", len(listed), "tenants")
         emit("orders_per_tenant", args.orders, "orders")
         emit("batch_size", args.batch_size, "tenants")
