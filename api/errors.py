@@ -36,10 +36,6 @@ class BadGatewayException(HTTPException):
     status_code = HTTP_502_BAD_GATEWAY
 
 
-class UnavailableException(HTTPException):
-    status_code = HTTP_503_SERVICE_UNAVAILABLE
-
-
 def _request_id(request: Request[Any, Any, Any]) -> str:
     """The id the request context middleware gave the request; one of its own for errors
     Litestar raises before any middleware runs (no route for the path or the method)."""

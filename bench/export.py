@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import duckdb
@@ -96,7 +97,8 @@ def one_size(url: str, orders: int, folder: Path) -> None:
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
         generate(conn, tenant.raw_schema, orders)
         conn.execute("vacuum analyze")
-    built = runner.build_tenant(tenant.id, tenant.raw_schema, url=url)
+    with redirect_stdout(sys.stderr):  # dbt's log: stdout stays JSON lines
+        built = runner.build_tenant(tenant.id, tenant.raw_schema, url=url)
     assert built.success, built.failures
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("vacuum analyze")
@@ -150,7 +152,8 @@ def main() -> None:
         raise SystemExit("needs a local PostgreSQL on 127.0.0.1:5432")
     url = db.create_database(admin, "xeno_bench_export", drop_first=True)
     migrate.upgrade(url)
-    runner.ensure_marts(url)
+    with redirect_stdout(sys.stderr):
+        runner.ensure_marts(url)
     with tempfile.TemporaryDirectory(prefix="xeno-bench-export-") as folder:
         for orders in (int(size) for size in args.orders.split(",")):
             one_size(url, orders, Path(folder))

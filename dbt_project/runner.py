@@ -307,11 +307,6 @@ def record_builds(url: str, tenant_ids: Sequence[uuid.UUID]) -> None:
         )
 
 
-def record_build(url: str, tenant_id: uuid.UUID) -> None:
-    """record_builds of one tenant (Dagster records each partition it built)."""
-    record_builds(url, [tenant_id])
-
-
 def build_all(
     *, full_refresh: bool = False, url: str | None = None, batch_size: int | None = None
 ) -> Iterator[BuildResult]:
