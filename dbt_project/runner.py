@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 NO_TENANT = uuid.UUID(int=0)
 BOOTSTRAP_SCHEMA = "shopify_bootstrap"
 # pg_advisory_lock key serialising the first creation of the shared mart tables.
-MARTS_LOCK_KEY = 0x58454E4F_0004  # "XENO" + issue 4
+MARTS_LOCK_KEY = 0x58454E4F_0004  # "XENO" + 4
 # (tenant id, raw schema) pairs built together by one dbt invocation.
 Batch = Sequence[tuple[uuid.UUID, str]]
 
