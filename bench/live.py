@@ -171,13 +171,9 @@ def watch_marts(url: str, run: Run) -> None:
 def watch_queue(url: str, run: Run) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         while not run.stop.is_set():
-            row = conn.execute(
-                "select (select count(*) from app.sync_runs where status = 'queued'), "
-                "(select count(distinct tenant_id) from app.webhook_events "
-                " where status in ('pending', 'failed') and next_attempt_at <= now()), "
-                "coalesce((select extract(epoch from now() - min(received_at)) "
-                " from app.webhook_events where status = 'pending'), 0)"
-            ).fetchone()
+            queues = {q: (units, oldest) for q, units, oldest in
+                      conn.execute("select * from app.live_loop_backlog()")}  # fmt: skip
+            row = (*queues["syncs"][:1], *queues["webhook_tenants"])
             run.queue.append((int(row[0]), int(row[1]), float(row[2])))
             run.stop.wait(1.0)
 

@@ -447,17 +447,12 @@ def apply_all_pending(
             return TenantApplied(changed, not batch.failed, batch.busy, events)
 
 
-def pending_by_tenant(settings: Settings | None = None) -> dict[uuid.UUID, tuple[int, int]]:
-    """Tenants with events due -> (newest due event id, attempts so far) of those events.
-
-    The pair changes when an event arrives or a failed one comes due again, so a caller
-    can tell new work from work it already started.
-    """
+def tenants_with_due_events(settings: Settings | None = None) -> list[uuid.UUID]:
+    """Tenants with stored events due now (pending, or failed and past their backoff)."""
     settings = settings or get_settings()
     with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
         rows = conn.execute(
-            "select tenant_id, max(id), sum(attempts) from app.webhook_events "
-            "where status in ('pending', 'failed') and next_attempt_at <= now() "
-            "group by tenant_id"
+            "select distinct tenant_id from app.webhook_events "
+            "where status in ('pending', 'failed') and next_attempt_at <= now()"
         ).fetchall()
-    return {tenant: (int(newest), int(attempts)) for tenant, newest, attempts in rows}
+    return [tenant for (tenant,) in rows]

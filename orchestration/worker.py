@@ -40,7 +40,7 @@ from core import db
 from core.settings import Settings, get_settings
 from ingestion import runs
 from ingestion.runs import SyncRun
-from ingestion.webhooks import pending_by_tenant
+from ingestion.webhooks import tenants_with_due_events
 from orchestration import work
 
 log = logging.getLogger("xeno.worker")
@@ -222,7 +222,7 @@ class Worker:
 
     def _apply_due(self) -> list[uuid.UUID]:
         """Apply the due events of every tenant not being synced; the tenants changed."""
-        due = self._guarded(pending_by_tenant) or {}
+        due = self._guarded(tenants_with_due_events) or []
         with self._lock:
             todo = [t for t in due if t not in self._syncing]  # its sync holds the lock
         with ThreadPoolExecutor(APPLY_THREADS, thread_name_prefix="apply") as pool:

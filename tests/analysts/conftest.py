@@ -4,7 +4,6 @@ stores, and analyst logins that are dropped at the end (roles are cluster-wide).
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,24 +13,15 @@ import pytest
 from psycopg import sql
 
 from core import tenants
-from core.settings import get_settings
 from simulator.shop import Shop, ShopSpec
-from tests.transforms.helpers import ANCHOR, Tenant
+from tests.transforms.helpers import ANCHOR, Tenant, data_dir
 
 
 @pytest.fixture(scope="package", autouse=True)
 def analysts_data_dir(tmp_path_factory) -> Iterator[Path]:
     """dbt target folders, dlt state and dev secrets of this package go to a temp dir."""
-    previous = os.environ.get("DATA_DIR")
-    path = tmp_path_factory.mktemp("analysts-data")
-    os.environ["DATA_DIR"] = str(path)
-    get_settings.cache_clear()
-    yield path
-    if previous is None:
-        os.environ.pop("DATA_DIR", None)
-    else:
-        os.environ["DATA_DIR"] = previous
-    get_settings.cache_clear()
+    with data_dir(tmp_path_factory.mktemp("analysts-data")) as path:
+        yield path
 
 
 @pytest.fixture(scope="package")

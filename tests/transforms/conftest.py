@@ -5,7 +5,6 @@ Builds are expensive (a few seconds per dbt invocation): stores are built once p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,24 +13,15 @@ import psycopg
 import pytest
 
 from core import tenants
-from core.settings import get_settings
 from simulator.shop import Shop, ShopSpec
-from tests.transforms.helpers import ANCHOR, STORES, Tenant, next_name
+from tests.transforms.helpers import ANCHOR, STORES, Tenant, data_dir, next_name
 
 
 @pytest.fixture(scope="package", autouse=True)
 def transforms_data_dir(tmp_path_factory) -> Iterator[Path]:
     """dbt target folders, dlt state and dev secrets of this package go to a temp dir."""
-    previous = os.environ.get("DATA_DIR")
-    path = tmp_path_factory.mktemp("transforms-data")
-    os.environ["DATA_DIR"] = str(path)
-    get_settings.cache_clear()
-    yield path
-    if previous is None:
-        os.environ.pop("DATA_DIR", None)
-    else:
-        os.environ["DATA_DIR"] = previous
-    get_settings.cache_clear()
+    with data_dir(tmp_path_factory.mktemp("transforms-data")) as path:
+        yield path
 
 
 @pytest.fixture(scope="package")

@@ -8,10 +8,14 @@ expensive (a few seconds per dbt invocation): stores are built once per package.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -30,6 +34,22 @@ RAW_TABLE = {"checkouts": "abandoned_checkouts"}
 # Mart columns saying which load and which build wrote a row, not what the row says.
 BOOKKEEPING = {"_dlt_load_id", "_xeno_build_id"}
 _names = itertools.count(1)
+
+
+@contextmanager
+def data_dir(path: Path) -> Iterator[Path]:
+    """DATA_DIR (dbt target folders, dlt state, dev secrets) at `path` for the block."""
+    previous = os.environ.get("DATA_DIR")
+    os.environ["DATA_DIR"] = str(path)
+    get_settings.cache_clear()
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop("DATA_DIR", None)
+        else:
+            os.environ["DATA_DIR"] = previous
+        get_settings.cache_clear()
 
 
 def next_name() -> int:

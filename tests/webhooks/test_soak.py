@@ -44,16 +44,11 @@ def subscribe(sim, shop: Shop, server_url: str) -> None:
 
 
 def backlog(conn: psycopg.Connection) -> tuple[int, int, float]:
-    """(queued syncs, tenants with due events, seconds the oldest due event has waited)."""
-    row = conn.execute(
-        "select (select count(*) from app.sync_runs where status = 'queued'), "
-        "(select count(distinct tenant_id) from app.webhook_events "
-        " where status in ('pending', 'failed') and next_attempt_at <= now()), "
-        "coalesce((select extract(epoch from now() - min(received_at)) from app.webhook_events "
-        " where status = 'pending'), 0)"
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), float(row[2])
+    """(queued syncs, tenants with due events, seconds the oldest due event has waited),
+    as /metrics reads them."""
+    queues = {q: (units, oldest) for q, units, oldest in
+              conn.execute("select * from app.live_loop_backlog()")}  # fmt: skip
+    return queues["syncs"][0], queues["webhook_tenants"][0], queues["webhook_tenants"][1]
 
 
 def test_live_loop_soak(sim, make_shop, server_factory, worker_factory, conn, database_url):
