@@ -75,7 +75,7 @@ select %(t)s, p, p, 'Product ' || p, 'Vendor ' || p %% 50, 'active', 1, 5 + p %%
     5 + p %% 40, true, false, %(start)s::timestamptz
 from generate_series(1, 5000) as p;
 
-insert into marts.revenue_daily (tenant_id, date, order_count, guest_order_count,
+insert into marts.agg_revenue_daily (tenant_id, date, order_count, guest_order_count,
     customer_count, new_customer_count, gross_sales, discounts, shipping, tax, total_revenue,
     refunds, net_revenue)
 select %(t)s, d::date, coalesce(x.orders, 0), coalesce(x.guests, 0), coalesce(x.customers, 0),
@@ -90,7 +90,7 @@ left join (
     from marts.fct_orders where tenant_id = %(t)s and is_counted group by order_date
 ) as x on x.order_date = d::date;
 
-insert into marts.customer_revenue_daily (tenant_id, customer_id, order_date, order_count,
+insert into marts.agg_customer_revenue_daily (tenant_id, customer_id, order_date, order_count,
     gross_sales, discounts, total_revenue, refunds, net_revenue)
 select %(t)s, customer_id, order_date, count(*), sum(gross_sales), 0, sum(total_revenue),
     sum(refunds), sum(net_revenue)
@@ -98,7 +98,7 @@ from marts.fct_orders
 where tenant_id = %(t)s and is_counted and customer_id is not null
 group by customer_id, order_date;
 
-insert into marts.product_revenue_daily (tenant_id, product_key, order_date, order_count,
+insert into marts.agg_product_revenue_daily (tenant_id, product_key, order_date, order_count,
     quantity, gross_sales, discounts, revenue)
 select %(t)s, product_key, order_date, count(distinct order_id), sum(quantity),
     sum(gross_amount), 0, sum(net_amount)
@@ -116,12 +116,12 @@ from marts.fct_orders
 where tenant_id = %(t)s and is_counted and customer_id is not null
 group by customer_id;
 
-update marts.revenue_daily r set new_customer_count = c.n
+update marts.agg_revenue_daily r set new_customer_count = c.n
 from (select first_order_date, count(*) as n from marts.dim_customers
       where tenant_id = %(t)s group by 1) as c
 where r.tenant_id = %(t)s and r.date = c.first_order_date;
 
-insert into marts.abandoned_checkouts (tenant_id, checkout_id, token, created_at,
+insert into marts.fct_abandoned_checkouts (tenant_id, checkout_id, token, created_at,
     created_date, abandoned_at, is_abandoned, is_recovered, email, customer_id, cart,
     line_count, item_quantity, currency, total_price)
 select %(t)s, i, md5(i::text), %(start)s::timestamptz + (i::float8 / 50000) * interval '730 days',
@@ -154,7 +154,7 @@ RAW_DASHBOARD = [
        where l.tenant_id = %(t)s and o.is_counted
          and o.created_at >= %(s)s::date and o.created_at < %(e)s::date + 1
        group by p.title order by revenue desc limit 10""",
-    """select count(*) from marts.abandoned_checkouts
+    """select count(*) from marts.fct_abandoned_checkouts
        where tenant_id = %(t)s and completed_at is null
          and created_at >= %(s)s::date and created_at < %(e)s::date + 1""",
 ]

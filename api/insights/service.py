@@ -39,14 +39,14 @@ _DAYS = """
 select d::date, coalesce(r.order_count, 0), coalesce(r.total_revenue, 0),
        coalesce(r.new_customer_count, 0)
 from generate_series(%(start)s::date, %(end)s::date, interval '1 day') as d
-left join marts.revenue_daily r on r.tenant_id = %(tenant)s and r.date = d::date
+left join marts.agg_revenue_daily r on r.tenant_id = %(tenant)s and r.date = d::date
 order by 1
 """
 _TOP_CUSTOMERS = """
 with spend as (
     select customer_id, sum(net_revenue) as spent, sum(order_count)::bigint as orders,
            count(*) over () as customers
-    from marts.customer_revenue_daily
+    from marts.agg_customer_revenue_daily
     where tenant_id = %(tenant)s and order_date between %(start)s and %(end)s
     group by customer_id
     order by spent desc, customer_id
@@ -60,7 +60,7 @@ order by s.spent desc, s.customer_id
 _TOP_PRODUCTS = """
 with sold as (
     select product_key, sum(revenue) as revenue, sum(quantity) as quantity
-    from marts.product_revenue_daily
+    from marts.agg_product_revenue_daily
     where tenant_id = %(tenant)s and order_date between %(start)s and %(end)s
     group by product_key
     order by revenue desc, product_key
@@ -75,13 +75,13 @@ _SHOP = """
 select currency, iana_timezone from marts.dim_shops where tenant_id = %(tenant)s
 """
 _ABANDONED_COUNT = """
-select count(*) from marts.abandoned_checkouts
+select count(*) from marts.fct_abandoned_checkouts
 where tenant_id = %(tenant)s and is_abandoned and created_date between %(start)s and %(end)s
 """
 _ABANDONED_LIST = """
 select checkout_id, customer_id, customer_first_name, customer_last_name,
        coalesce(customer_email, email), cart, abandoned_at, created_at
-from marts.abandoned_checkouts
+from marts.fct_abandoned_checkouts
 where tenant_id = %(tenant)s and is_abandoned and created_date between %(start)s and %(end)s
 order by created_at desc, checkout_id desc
 limit %(limit)s

@@ -1,11 +1,11 @@
 -- Customer figures sum to the orders fact: per tenant and customer, lifetime spend and order
--- count in dim_customers equal the sums of customer_revenue_daily and of counted orders.
+-- count in dim_customers equal the sums of agg_customer_revenue_daily and of counted orders.
 -- Checked for the customers this build rewrote (all of them in a whole-tenant build).
 with touched as (
     select tenant_id, customer_id from {{ ref('dim_customers') }}
     where {{ in_batch() }} and _xeno_build_id = {{ build_id() }}
     union
-    select tenant_id, customer_id from {{ ref('customer_revenue_daily') }}
+    select tenant_id, customer_id from {{ ref('agg_customer_revenue_daily') }}
     where {{ in_batch() }} and _xeno_build_id = {{ build_id() }}
 ),
 
@@ -22,7 +22,7 @@ orders as (
 daily as (
     select daily.tenant_id, daily.customer_id, sum(daily.order_count) as orders_count,
         sum(daily.net_revenue) as spend
-    from {{ ref('customer_revenue_daily') }} as daily
+    from {{ ref('agg_customer_revenue_daily') }} as daily
     inner join touched
         on touched.tenant_id = daily.tenant_id and touched.customer_id = daily.customer_id
     group by daily.tenant_id, daily.customer_id

@@ -5,7 +5,7 @@
 -- per-day mart for every product of the batch.
 with checked as (
     select tenant_id, product_key, order_date
-    from {{ ref('product_revenue_daily') }}
+    from {{ ref('agg_product_revenue_daily') }}
     where {{ in_batch() }} and _xeno_build_id = {{ build_id() }}
     union
     select tenant_id, product_key, order_date
@@ -28,7 +28,7 @@ lines as (
 daily as (
     select daily.tenant_id, daily.product_key, daily.order_date, daily.quantity,
         daily.revenue
-    from {{ ref('product_revenue_daily') }} as daily
+    from {{ ref('agg_product_revenue_daily') }} as daily
     inner join checked
         on checked.tenant_id = daily.tenant_id
         and checked.product_key = daily.product_key
@@ -37,14 +37,14 @@ daily as (
 
 daily_totals as (
     select tenant_id, product_key, sum(quantity) as quantity, sum(revenue) as revenue
-    from {{ ref('product_revenue_daily') }}
+    from {{ ref('agg_product_revenue_daily') }}
     where {{ in_batch() }}
     group by tenant_id, product_key
 ),
 
 all_time as (
     select tenant_id, product_key, quantity, revenue
-    from {{ ref('product_revenue') }}
+    from {{ ref('agg_product_revenue') }}
     where {{ in_batch() }}
 ),
 

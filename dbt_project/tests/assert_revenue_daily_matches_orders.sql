@@ -9,7 +9,7 @@ with days as (
         sum(total_revenue) as total_revenue,
         sum(refunds) as refunds,
         sum(net_revenue) as net_revenue
-    from {{ ref('revenue_daily') }}
+    from {{ ref('agg_revenue_daily') }}
     where {{ in_batch() }}
     group by tenant_id
     having sum(order_count) > 0  -- without counted orders a tenant has only zero days
@@ -29,6 +29,6 @@ orders as (
     group by tenant_id
 )
 
-select 'revenue_daily' as source, * from (select * from days except select * from orders) as d
+select 'agg_revenue_daily' as source, * from (select * from days except select * from orders) as d
 union all
 select 'fct_orders', * from (select * from orders except select * from days) as o

@@ -14,14 +14,14 @@ from dbt_project.runner import MART_MODELS
 pytestmark = pytest.mark.slow
 
 TOTALS = {
-    "revenue_daily": "count(*), sum(order_count), sum(gross_sales), sum(discounts), "
+    "agg_revenue_daily": "count(*), sum(order_count), sum(gross_sales), sum(discounts), "
     "sum(refunds), sum(total_revenue), sum(net_revenue), sum(average_order_value)",
     "fct_orders": "count(*), sum(total_revenue), sum(net_revenue), "
     "min(created_at), max(created_at)",
     "fct_order_lines": "count(*), sum(net_amount), sum(quantity)",
-    "product_revenue": "count(*), sum(revenue), sum(quantity)",
+    "agg_product_revenue": "count(*), sum(revenue), sum(quantity)",
     "dim_customers": "count(*), sum(lifetime_spend), min(first_order_date)",
-    "abandoned_checkouts": "count(*), sum(total_price), count(*) filter (where is_abandoned)",
+    "fct_abandoned_checkouts": "count(*), sum(total_price), count(*) filter (where is_abandoned)",
 }
 
 
@@ -55,7 +55,7 @@ def test_snapshot_totals_equal_the_marts(database_url, shops, tmp_path):
         ]
         readme = duck.execute("select mart, grain, definition, row_count from README").fetchall()
     assert {r[0] for r in readme} == set(MART_MODELS)
-    assert ("revenue_daily", "one row per tenant_id, date") in {(r[0], r[1]) for r in readme}
+    assert ("agg_revenue_daily", "one row per tenant_id, date") in {(r[0], r[1]) for r in readme}
     assert all(r[2] for r in readme)  # every mart has its docs/metrics.md line
 
 
@@ -67,12 +67,12 @@ def test_cli_export_parquet(database_url, shops, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert f"exported {len(MART_MODELS)} marts" in result.output.splitlines()[-1]
-    figures = TOTALS["revenue_daily"]
+    figures = TOTALS["agg_revenue_daily"]
     with psycopg.connect(database_url) as conn:
         expected = conn.execute(
-            f"select {figures} from marts.revenue_daily where tenant_id = %s", (a.id,)
+            f"select {figures} from marts.agg_revenue_daily where tenant_id = %s", (a.id,)
         ).fetchone()
-    parquet = str(out / "revenue_daily.parquet")
+    parquet = str(out / "agg_revenue_daily.parquet")
     with duckdb.connect() as duck:
         actual = duck.execute(f"select {figures} from read_parquet(?)", [parquet]).fetchall()
     assert actual == [expected]

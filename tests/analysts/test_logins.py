@@ -37,7 +37,7 @@ def test_reads_own_tenant_rows_only(database_url, shops, login_name):
     assert granted.created and granted.password and granted.password in granted.connection_url
 
     own = counts(database_url, f"tenant_id = '{a.id}'")
-    assert own["fct_orders"] > 0 and own["revenue_daily"] > 0
+    assert own["fct_orders"] > 0 and own["agg_revenue_daily"] > 0
     assert counts(granted.connection_url) == own
     assert set(counts(granted.connection_url, f"tenant_id = '{b.id}'").values()) == {0}
     with psycopg.connect(granted.connection_url) as conn:
@@ -46,10 +46,10 @@ def test_reads_own_tenant_rows_only(database_url, shops, login_name):
         tenants = conn.execute("select distinct tenant_id from marts.fct_orders").fetchall()
         assert tenants == [(a.id,)]
         # Money stays exact for the analyst too.
-        (total,) = conn.execute("select sum(net_revenue) from marts.revenue_daily").fetchone()
+        (total,) = conn.execute("select sum(net_revenue) from marts.agg_revenue_daily").fetchone()
     with psycopg.connect(database_url) as conn:
         (expected,) = conn.execute(
-            "select sum(net_revenue) from marts.revenue_daily where tenant_id = %s", (a.id,)
+            "select sum(net_revenue) from marts.agg_revenue_daily where tenant_id = %s", (a.id,)
         ).fetchone()
     assert total == expected and str(total) == str(expected)
 

@@ -20,5 +20,5 @@ def test_docs_generate_writes_one_self_contained_file(database_url, analysts_dat
     assert path.is_relative_to(analysts_data_dir) and path.name == "static_index.html"
     site = path.read_text()
     # Every mart, with its column descriptions, inline (nothing fetched at view time).
-    assert "model.xeno.fct_orders" in site and "model.xeno.top_customers" in site
+    assert "model.xeno.fct_orders" in site and "model.xeno.agg_top_customers" in site
     assert "Counted orders placed that day." in site

@@ -152,19 +152,20 @@ def fill_marts(api_database):
                 day = END - timedelta(days=i)
                 revenue = orders_per_day * 10.5
                 conn.execute(
-                    "insert into marts.revenue_daily (tenant_id, date, order_count, "
+                    "insert into marts.agg_revenue_daily (tenant_id, date, order_count, "
                     "new_customer_count, total_revenue, net_revenue) "
                     "values (%s, %s, %s, 1, %s, %s)",
                     (tenant_id, day, orders_per_day, revenue, revenue),
                 )
                 conn.execute(
-                    "insert into marts.customer_revenue_daily (tenant_id, customer_id, order_date, "
-                    "order_count, total_revenue, net_revenue) values (%s, %s, %s, %s, %s, %s)",
+                    "insert into marts.agg_customer_revenue_daily (tenant_id, customer_id, "
+                    "order_date, order_count, total_revenue, net_revenue) "
+                    "values (%s, %s, %s, %s, %s, %s)",
                     (tenant_id, 1000 + i, day, orders_per_day, revenue, revenue),
                 )
                 conn.execute(
-                    "insert into marts.product_revenue_daily (tenant_id, product_key, order_date, "
-                    "order_count, quantity, revenue) values (%s, %s, %s, %s, %s, %s)",
+                    "insert into marts.agg_product_revenue_daily (tenant_id, product_key, "
+                    "order_date, order_count, quantity, revenue) values (%s, %s, %s, %s, %s, %s)",
                     (tenant_id, 1 + i % 3, day, orders_per_day, orders_per_day, revenue),
                 )
                 for n in range(orders_per_day):
@@ -190,10 +191,10 @@ def fill_marts(api_database):
                     ),
                 )
                 conn.execute(
-                    "insert into marts.abandoned_checkouts (tenant_id, checkout_id, created_at, "
-                    "created_date, abandoned_at, is_abandoned, is_recovered, email, customer_id, "
-                    "customer_email, customer_first_name, customer_last_name, cart) values "
-                    "(%s, %s, %s, %s, %s, true, false, %s, %s, %s, 'Ada', 'L', %s)",
+                    "insert into marts.fct_abandoned_checkouts (tenant_id, checkout_id, "
+                    "created_at, created_date, abandoned_at, is_abandoned, is_recovered, email, "
+                    "customer_id, customer_email, customer_first_name, customer_last_name, cart) "
+                    "values (%s, %s, %s, %s, %s, true, false, %s, %s, %s, 'Ada', 'L', %s)",
                     (
                         tenant_id,
                         5000 + i,

@@ -111,7 +111,7 @@ async def test_export_route_streams_the_tenants_marts(client, team, tmp_path, ap
             assert duck.execute("select distinct tenant_id from fct_orders").fetchall() == [
                 (tenant,)
             ]
-            (revenue,) = duck.execute("select sum(total_revenue) from revenue_daily").fetchone()
+            (revenue,) = duck.execute("select sum(total_revenue) from agg_revenue_daily").fetchone()
             readme = duck.execute("select mart, row_count from README order by mart").fetchall()
         assert revenue == Decimal("63.00")  # 3 days x 2 orders x 10.50, exact
         assert ("fct_orders", 6) in readme and len(readme) == len(MART_MODELS)
@@ -129,7 +129,7 @@ async def test_export_route_streams_the_tenants_marts(client, team, tmp_path, ap
     assert dashboard.status_code == 200, dashboard.text
     with duckdb.connect(str(snapshot), read_only=True) as duck:
         orders, revenue = duck.execute(
-            "select sum(order_count), sum(total_revenue) from revenue_daily "
+            "select sum(order_count), sum(total_revenue) from agg_revenue_daily "
             "where date between ? and ?",
             [date(2024, 6, 29), date(2024, 6, 30)],
         ).fetchone()

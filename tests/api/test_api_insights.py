@@ -139,7 +139,7 @@ async def test_dashboard_cache_follows_mart_builds(client, shop, api_database):
     ).json()
     with psycopg.connect(api_database, autocommit=True) as conn:
         conn.execute(
-            "update marts.revenue_daily set order_count = order_count + 1 where tenant_id = %s",
+            "update marts.agg_revenue_daily set order_count = order_count + 1 where tenant_id = %s",
             (tenant,),
         )
         cached = (
@@ -173,7 +173,8 @@ async def test_an_expired_dashboard_is_served_while_one_refresh_recomputes_it(
         first = await orders()
         with psycopg.connect(api_database, autocommit=True) as conn:
             conn.execute(
-                "update marts.revenue_daily set order_count = order_count + 1 where tenant_id = %s",
+                "update marts.agg_revenue_daily set order_count = order_count + 1 "
+                "where tenant_id = %s",
                 (tenant,),
             )
         await asyncio.sleep(1.2)

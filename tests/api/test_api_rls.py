@@ -40,14 +40,14 @@ def as_api(api_database: str) -> psycopg.Connection:
 
 
 MARTS = [
-    "revenue_daily",
-    "customer_revenue_daily",
-    "product_revenue_daily",
+    "agg_revenue_daily",
+    "agg_customer_revenue_daily",
+    "agg_product_revenue_daily",
     "fct_orders",
     "dim_customers",
     "dim_products",
     "dim_shops",
-    "abandoned_checkouts",
+    "fct_abandoned_checkouts",
 ]
 
 
@@ -96,7 +96,7 @@ def test_every_tenant_keyed_table_has_forced_rls(api_database):
             "where n.nspname in ('app', 'marts') and c.relkind in ('r', 'p') "
             "and not a.attisdropped"
         ).fetchall()
-    assert {r[1] for r in rows} >= {"memberships", "sync_runs", "fct_orders", "revenue_daily"}
+    assert {r[1] for r in rows} >= {"memberships", "sync_runs", "fct_orders", "agg_revenue_daily"}
     unsecured = [f"{r[0]}.{r[1]}" for r in rows if not (r[2] and r[3])]
     assert unsecured == []
 

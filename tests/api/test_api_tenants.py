@@ -68,7 +68,7 @@ async def test_tenant_lifecycle(client, register, simulator, api_database):
         schema = raw.fetchone()[0]
         conn.execute(f"create schema {schema}")
         conn.execute(
-            "insert into marts.revenue_daily (tenant_id, date, order_count) "
+            "insert into marts.agg_revenue_daily (tenant_id, date, order_count) "
             "values (%s, '2024-01-01', 3)",
             (tenant["id"],),
         )
@@ -77,7 +77,7 @@ async def test_tenant_lifecycle(client, register, simulator, api_database):
     with psycopg.connect(api_database) as conn:
         assert conn.execute("select to_regnamespace(%s)", (schema,)).fetchone()[0] is None
         left = conn.execute(
-            "select count(*) from marts.revenue_daily where tenant_id = %s", (tenant["id"],)
+            "select count(*) from marts.agg_revenue_daily where tenant_id = %s", (tenant["id"],)
         )
         assert left.fetchone()[0] == 0
         audit = conn.execute(

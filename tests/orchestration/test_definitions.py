@@ -78,14 +78,14 @@ def test_one_graph_partitioned_by_tenant_run_in_batches():
     assert {AssetKey(["shopify", r]) for r in ("shop", "customers", "products", "orders")} <= (
         upstream
     )
-    assert AssetKey(["marts", "revenue_daily"]) in marts.keys
+    assert AssetKey(["marts", "agg_revenue_daily"]) in marts.keys
     assert all(key.path[0] != "shopify" or key in raw.keys for key in upstream)
 
 
 def test_dbt_tests_are_asset_checks():
     marts = marts_assets(get_settings().orchestration_batch_size)
     checks = {c.asset_key.to_user_string() for c in marts.check_specs}
-    assert "marts/fct_orders" in checks and "marts/revenue_daily" in checks
+    assert "marts/fct_orders" in checks and "marts/agg_revenue_daily" in checks
 
 
 def test_steps_share_the_warehouse_pool_and_retry_with_backoff():

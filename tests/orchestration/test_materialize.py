@@ -36,7 +36,7 @@ def assert_marts_equal_truth(url: str, tenant_id: uuid.UUID, truth: dict) -> Non
         url,
         "select sum(gross_sales) gross_sales, sum(discounts) discounts, sum(refunds) refunds, "
         "sum(total_revenue) total_revenue, sum(net_revenue) net_revenue "
-        "from marts.revenue_daily where tenant_id = %s",
+        "from marts.agg_revenue_daily where tenant_id = %s",
         tenant_id,
     )
     assert {k: money(v) for k, v in totals.items()} == {
@@ -44,7 +44,7 @@ def assert_marts_equal_truth(url: str, tenant_id: uuid.UUID, truth: dict) -> Non
     }
     products = query(
         url,
-        "select product_id, quantity, revenue from marts.product_revenue where tenant_id = %s",
+        "select product_id, quantity, revenue from marts.agg_product_revenue where tenant_id = %s",
         tenant_id,
     )
     assert {r["product_id"]: (r["quantity"], money(r["revenue"])) for r in products} == {

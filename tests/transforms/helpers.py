@@ -146,12 +146,12 @@ def mart_figures(url: str, tenant_id: uuid.UUID) -> dict[str, Any]:
     days = query(
         url,
         "select date, order_count, gross_sales, discounts, refunds, total_revenue, net_revenue "
-        "from marts.revenue_daily where tenant_id = %s and order_count > 0",
+        "from marts.agg_revenue_daily where tenant_id = %s and order_count > 0",
         tenant_id,
     )
     products = query(
         url,
-        "select product_id, product_title, quantity, revenue from marts.product_revenue "
+        "select product_id, product_title, quantity, revenue from marts.agg_product_revenue "
         "where tenant_id = %s",
         tenant_id,
     )

@@ -22,7 +22,7 @@ def test_revenue_by_day(store):
     tenant, expected = store
     rows = query(
         tenant.url,
-        "select * from marts.revenue_daily where tenant_id = %s order by date",
+        "select * from marts.agg_revenue_daily where tenant_id = %s order by date",
         tenant.id,
     )
     with_orders = [
@@ -56,7 +56,7 @@ def test_totals(store):
         tenant.url,
         "select sum(gross_sales) gross_sales, sum(discounts) discounts, sum(refunds) refunds, "
         "sum(total_revenue) total_revenue, sum(net_revenue) net_revenue "
-        "from marts.revenue_daily where tenant_id = %s",
+        "from marts.agg_revenue_daily where tenant_id = %s",
         tenant.id,
     )
     assert {k: money(v) for k, v in row.items()} == {
@@ -68,7 +68,7 @@ def test_revenue_by_product(store):
     tenant, expected = store
     rows = query(
         tenant.url,
-        "select product_id, product_title, quantity, revenue from marts.product_revenue "
+        "select product_id, product_title, quantity, revenue from marts.agg_product_revenue "
         "where tenant_id = %s order by product_key",
         tenant.id,
     )
@@ -112,7 +112,7 @@ def test_revenue_by_customer(store):
     daily = query(
         tenant.url,
         "select customer_id, sum(net_revenue) spend, sum(order_count) orders "
-        "from marts.customer_revenue_daily where tenant_id = %s group by customer_id",
+        "from marts.agg_customer_revenue_daily where tenant_id = %s group by customer_id",
         tenant.id,
     )
     assert {r["customer_id"]: (r["orders"], money(r["spend"])) for r in daily} == {
@@ -124,7 +124,7 @@ def test_top_customers(store):
     tenant, expected = store
     rows = query(
         tenant.url,
-        "select rank, customer_id, lifetime_spend from marts.top_customers "
+        "select rank, customer_id, lifetime_spend from marts.agg_top_customers "
         "where tenant_id = %s order by rank",
         tenant.id,
     )
@@ -154,9 +154,9 @@ def test_counts(store):
                 as customers,
             (select count(*) from marts.dim_products where tenant_id = %(t)s and is_listed)
                 as products,
-            (select count(*) from marts.abandoned_checkouts
+            (select count(*) from marts.fct_abandoned_checkouts
                 where tenant_id = %(t)s and not is_recovered) as checkouts_abandoned,
-            (select count(*) from marts.abandoned_checkouts
+            (select count(*) from marts.fct_abandoned_checkouts
                 where tenant_id = %(t)s and is_recovered) as checkouts_recovered
         """,
         t=tenant.id,
@@ -169,7 +169,7 @@ def test_abandoned_checkout_carts(store):
     store_checkouts = {c["id"]: c for c in tenant.shop.store.checkouts.iter_live()}
     rows = query(
         tenant.url,
-        "select checkout_id, cart, customer_email, is_recovered from marts.abandoned_checkouts "
+        "select checkout_id, cart, customer_email, is_recovered from marts.fct_abandoned_checkouts "
         "where tenant_id = %s",
         tenant.id,
     )

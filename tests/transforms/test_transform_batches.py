@@ -79,7 +79,7 @@ def test_tenants_sharing_shopify_ids_stay_apart(make_tenant):
         rows = query(
             tenant.url,
             "select c.orders_count, c.lifetime_spend, p.revenue from marts.dim_customers c "
-            "join marts.product_revenue p using (tenant_id) where tenant_id = %s",
+            "join marts.agg_product_revenue p using (tenant_id) where tenant_id = %s",
             tenant.id,
         )
         assert [(r["orders_count"], str(r["lifetime_spend"]), str(r["revenue"])) for r in rows] == [

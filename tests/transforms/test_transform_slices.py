@@ -70,7 +70,7 @@ def test_incremental_build_matches_truth(changed):
     assert row["deleted"] == 0
     daily = query(
         tenant.url,
-        "select date, order_count, net_revenue from marts.revenue_daily "
+        "select date, order_count, net_revenue from marts.agg_revenue_daily "
         "where tenant_id = %s and order_count > 0 order by date",
         tenant.id,
     )
@@ -92,7 +92,7 @@ def test_incremental_build_matches_truth(changed):
     }
     products = query(
         tenant.url,
-        "select product_id, quantity, revenue from marts.product_revenue where tenant_id = %s",
+        "select product_id, quantity, revenue from marts.agg_product_revenue where tenant_id = %s",
         tenant.id,
     )
     assert {r["product_id"]: (r["quantity"], str(r["revenue"])) for r in products} == {
@@ -102,7 +102,7 @@ def test_incremental_build_matches_truth(changed):
         tenant.url,
         "select count(*) filter (where is_recovered) recovered, "
         "count(*) filter (where not is_recovered) abandoned "
-        "from marts.abandoned_checkouts where tenant_id = %s",
+        "from marts.fct_abandoned_checkouts where tenant_id = %s",
         tenant.id,
     )
     assert checkouts["recovered"] == expected["counts"]["checkouts_recovered"]
@@ -157,7 +157,7 @@ def test_sparse_raw_schema_with_unexpected_columns_builds(make_tenant):
     tenant.build()
     (row,) = query(
         tenant.url,
-        "select order_count, total_revenue, gross_sales from marts.revenue_daily "
+        "select order_count, total_revenue, gross_sales from marts.agg_revenue_daily "
         "where tenant_id = %s and order_count > 0",
         tenant.id,
     )
@@ -168,7 +168,7 @@ def test_sparse_raw_schema_with_unexpected_columns_builds(make_tenant):
     )
     (product,) = query(
         tenant.url,
-        "select product_key, product_title, revenue from marts.product_revenue "
+        "select product_key, product_title, revenue from marts.agg_product_revenue "
         "where tenant_id = %s",
         tenant.id,
     )

@@ -42,5 +42,5 @@ from {{ ref('stg_checkouts') }} as checkouts
         )
         order by child.line_position
     ) as items",
-    whole=whole_tenants('abandoned_checkouts'),
+    whole=whole_tenants('fct_abandoned_checkouts'),
 ) }}

@@ -12,7 +12,9 @@
 -- Every customer of the store: those in the customer list, plus any seen only on orders
 -- (described by their latest order's copy). Lifetime figures follow docs/metrics.md.
 -- Recomputed only for customers whose record or orders were loaded since their tenant's
--- watermark (all of them in a whole-tenant build: first build, full refresh).
+-- watermark (all of them in a whole-tenant build: first build, full refresh), from their
+-- orders in fct_orders (macros/recompute.sql); a customer neither listed nor on any order
+-- is removed.
 {%- set whole = whole_tenants('dim_customers') %}
 with affected as (
     select tenant_id, customer_id
@@ -74,16 +76,9 @@ from_orders as (
 {% endif %}
 
 customer_orders as (
-    select orders.*
-    from {{ ref('fct_orders') }} as orders
-    {%- if whole %}
-    where {{ in_batch('orders.tenant_id') }} and orders.customer_id is not null
-    {%- else %}
-    inner join affected
-        on affected.tenant_id = orders.tenant_id
-        and affected.customer_id = orders.customer_id
-    where {{ in_batch('orders.tenant_id') }}
-    {%- endif %}
+    {{ affected_fact_rows(
+        ref('fct_orders'), ['customer_id'], whole, where='fact.customer_id is not null'
+    ) }}
 ),
 
 lifetime as (

@@ -45,10 +45,10 @@ daily as (
 ),
 
 customers as (
-    -- customer_revenue_daily has one row per customer and day with a counted order: the
+    -- agg_customer_revenue_daily has one row per customer and day with a counted order: the
     -- day's distinct customers without sorting every order by customer.
     select tenant_id, order_date as date, count(*) as customer_count
-    from {{ ref('customer_revenue_daily') }}
+    from {{ ref('agg_customer_revenue_daily') }}
     where {{ in_batch() }}
     group by tenant_id, order_date
 ),

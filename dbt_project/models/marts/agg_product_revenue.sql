@@ -17,7 +17,7 @@ with totals as (
         sum(revenue) as revenue,
         min(order_date) as first_sold_date,
         max(order_date) as last_sold_date
-    from {{ ref('product_revenue_daily') }}
+    from {{ ref('agg_product_revenue_daily') }}
     where {{ in_batch() }}
     group by tenant_id, product_key
 )
