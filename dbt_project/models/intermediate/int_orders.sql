@@ -27,7 +27,7 @@ select
     orders.is_test,
     orders.is_cancelled,
     orders.is_deleted,
-    not (orders.is_test or orders.is_cancelled or orders.is_deleted) as is_counted,
+    not orders.is_test and not orders.is_cancelled and not orders.is_deleted as is_counted,
     coalesce(lines.line_count, 0) as line_count,
     coalesce(lines.item_quantity, 0) as item_quantity,
     coalesce(lines.gross_sales, 0) as gross_sales,

@@ -34,7 +34,7 @@ select
     totals.discounts,
     totals.revenue,
     row_number() over (
-        partition by totals.tenant_id order by totals.revenue desc, totals.product_key
+        partition by totals.tenant_id order by totals.revenue desc, totals.product_key asc
     ) as revenue_rank,
     totals.first_sold_date,
     totals.last_sold_date,

@@ -11,11 +11,12 @@
 with days as (
     select batch.tenant_id, day::date as date
     from {{ batch_rows() }}
-    cross join lateral (
-        select min(order_date) as first_date, max(order_date) as last_date
-        from {{ ref('fct_orders') }} as orders
-        where orders.tenant_id = batch.tenant_id
-    ) as bounds
+    cross join
+        lateral (
+            select min(order_date) as first_date, max(order_date) as last_date
+            from {{ ref('fct_orders') }} as orders
+            where orders.tenant_id = batch.tenant_id
+        ) as bounds
     left join {{ ref('stg_shop') }} as shop on shop.tenant_id = batch.tenant_id
     cross join lateral generate_series(
         bounds.first_date,

@@ -11,7 +11,7 @@
 select
     batch.tenant_id,
     row_number() over (
-        partition by batch.tenant_id order by best.lifetime_spend desc, best.customer_id
+        partition by batch.tenant_id order by best.lifetime_spend desc, best.customer_id asc
     ) as rank,
     best.customer_id,
     best.email,
@@ -29,7 +29,7 @@ cross join lateral (
     select *
     from {{ ref('dim_customers') }} as customers
     where customers.tenant_id = batch.tenant_id
-      and customers.orders_count > 0
-    order by customers.lifetime_spend desc, customers.customer_id
+        and customers.orders_count > 0
+    order by customers.lifetime_spend desc, customers.customer_id asc
     limit {{ var('top_customers_limit') | int }}
 ) as best

@@ -24,7 +24,7 @@ with affected as (
     select tenant_id, customer_id
     from {{ ref('stg_orders') }}
     where customer_id is not null
-      and {{ changed_since_watermark('_dlt_load_id') }}
+        and {{ changed_since_watermark('_dlt_load_id') }}
 ),
 
 {% if whole %}
@@ -43,7 +43,8 @@ from_orders as (
         orders.customer_last_name
     from {{ ref('stg_orders') }} as orders
     where orders.customer_id is not null and not orders.is_deleted
-    order by orders.tenant_id, orders.customer_id, orders.created_at desc, orders.order_id desc
+    order by
+        orders.tenant_id asc, orders.customer_id asc, orders.created_at desc, orders.order_id desc
 ),
 {% else %}
 -- A few affected customers: each looked up through the raw id and customer indexes
@@ -54,8 +55,8 @@ listed as (
     cross join lateral (
         select * from {{ ref('stg_customers') }} as customer
         where customer.tenant_id = affected.tenant_id
-          and customer.customer_id = affected.customer_id
-          and not customer.is_deleted
+            and customer.customer_id = affected.customer_id
+            and not customer.is_deleted
         offset 0
     ) as customers
 ),
@@ -67,8 +68,8 @@ from_orders as (
         select orders.customer_email, orders.customer_first_name, orders.customer_last_name
         from {{ ref('stg_orders') }} as orders
         where orders.tenant_id = affected.tenant_id
-          and orders.customer_id = affected.customer_id
-          and not orders.is_deleted
+            and orders.customer_id = affected.customer_id
+            and not orders.is_deleted
         order by orders.created_at desc, orders.order_id desc
         limit 1
     ) as latest

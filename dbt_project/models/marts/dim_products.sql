@@ -26,7 +26,7 @@ with recursive listed as (
         select count(*) as variant_count, min(price) as min_price, max(price) as max_price
         from {{ ref('stg_product_variants') }} as variant
         where variant.tenant_id = products.tenant_id
-          and variant.product_dlt_id = products.product_dlt_id
+            and variant.product_dlt_id = products.product_dlt_id
     ) as variants on true
     where not products.is_deleted
 ),
@@ -35,16 +35,18 @@ sold_keys (tenant_id, product_key) as (
     -- The distinct product keys of the tenant's order lines, one index probe each through
     -- fct_order_lines' (tenant_id, product_key, order_date) index (a loose index scan): a
     -- tenant has thousands of products but millions of lines.
-    select batch.tenant_id, (
-        select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
-        where lines.tenant_id = batch.tenant_id
-    )
+    select
+        batch.tenant_id, (
+            select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
+            where lines.tenant_id = batch.tenant_id
+        )
     from {{ batch_rows() }}
     union all
-    select keys.tenant_id, (
-        select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
-        where lines.tenant_id = keys.tenant_id and lines.product_key > keys.product_key
-    )
+    select
+        keys.tenant_id, (
+            select min(lines.product_key) from {{ ref('fct_order_lines') }} as lines
+            where lines.tenant_id = keys.tenant_id and lines.product_key > keys.product_key
+        )
     from sold_keys as keys
     where keys.product_key is not null
 ),
@@ -54,18 +56,19 @@ sold as (
     -- described by their lines.
     select keys.tenant_id, keys.product_key, described.title, described.vendor
     from sold_keys as keys
-    cross join lateral (
-        select min(lines.title) as title, min(lines.vendor) as vendor
-        from {{ ref('fct_order_lines') }} as lines
-        where lines.tenant_id = keys.tenant_id
-          and lines.product_key = keys.product_key
-          and keys.product_key <> 0
-    ) as described
+    cross join
+        lateral (
+            select min(lines.title) as title, min(lines.vendor) as vendor
+            from {{ ref('fct_order_lines') }} as lines
+            where lines.tenant_id = keys.tenant_id
+                and lines.product_key = keys.product_key
+                and keys.product_key <> 0
+        ) as described
     where keys.product_key is not null
-      and not exists (
-          select 1 from listed
-          where listed.tenant_id = keys.tenant_id and listed.product_id = keys.product_key
-      )
+        and not exists (
+            select 1 from listed
+            where listed.tenant_id = keys.tenant_id and listed.product_id = keys.product_key
+        )
 )
 
 select

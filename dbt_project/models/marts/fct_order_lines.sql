@@ -43,7 +43,15 @@
 {% endset %}
 
 with changed_orders as (
-    select tenant_id, order_id, order_dlt_id, order_date, created_at, is_counted, is_deleted, _dlt_load_id
+    select
+        tenant_id,
+        order_id,
+        order_dlt_id,
+        order_date,
+        created_at,
+        is_counted,
+        is_deleted,
+        _dlt_load_id
     from {{ ref('int_orders') }}
     where {{ changed_since_watermark('_dlt_load_id') }}
 )
@@ -62,12 +70,13 @@ union all
 select {{ columns }} {{ tombstone_column('true') }}
 from changed_orders as orders
 left join {{ ref('int_order_lines') }} as lines on false
-where not exists (
-    -- per changed order through the raw root-id index (`offset 0` keeps this a subplan:
-    -- as an anti join the planner hashes every line of the tenant)
-    select 1 from {{ ref('stg_order_lines') }} as line
-    where line.tenant_id = orders.tenant_id
-      and line.order_dlt_id = orders.order_dlt_id
-    offset 0
-)
+where
+    not exists (
+        -- per changed order through the raw root-id index (`offset 0` keeps this a subplan:
+        -- as an anti join the planner hashes every line of the tenant)
+        select 1 from {{ ref('stg_order_lines') }} as line
+        where line.tenant_id = orders.tenant_id
+            and line.order_dlt_id = orders.order_dlt_id
+        offset 0
+    )
 {% endif %}

@@ -46,4 +46,4 @@ select
     {{ tombstone_column('is_deleted') }}
 from {{ ref('int_orders') }}
 where {{ changed_since_watermark('_dlt_load_id') }}
-  and {{ unless_tombstone('is_deleted') }}
+    and {{ unless_tombstone('is_deleted') }}
