@@ -4,8 +4,8 @@ folder of Parquet files.
 Each mart is streamed from PostgreSQL with `COPY ... TO STDOUT (FORMAT csv)` — text, so
 money never passes through a float — in chunks of rows written to a scratch file that
 DuckDB's CSV reader loads with explicit types. Memory stays flat whatever the tenant's
-size (one chunk on disk, DuckDB under a memory limit). pyarrow is not a dependency and
-DuckDB's `postgres` extension cannot be installed offline, hence text in between.
+size (one chunk on disk, DuckDB under a memory limit). DuckDB's `postgres` extension
+cannot be installed offline, hence text in between.
 All marts are read in one REPEATABLE READ transaction: a build running meanwhile never
 leaves the snapshot half old, half new.
 """
