@@ -17,7 +17,7 @@ import dlt
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.tenants import Tenant
 from ingestion.source import CURSOR, SOURCE_NAME
 
@@ -60,9 +60,8 @@ def destination_url(conninfo: str) -> str:
     return f"postgresql://{user}:{password}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
 
 
-def tenant_pipeline(tenant: Tenant, settings: Settings | None = None) -> dlt.Pipeline:
+def tenant_pipeline(tenant: Tenant, settings: Settings) -> dlt.Pipeline:
     """The tenant's pipeline, loading into its raw schema in the warehouse."""
-    settings = settings or get_settings()
     return dlt.pipeline(
         pipeline_name=pipeline_name(tenant),
         pipelines_dir=str(pipelines_dir(settings)),

@@ -36,9 +36,8 @@ import dlt
 import psycopg
 from psycopg import sql
 
-from core import locks, tenants
-from core.db import resolve_database_url
-from core.settings import Settings, get_settings
+from core import db, locks, tenants
+from core.settings import Settings
 from ingestion import webhook_privacy as privacy
 from ingestion.pipeline import LOADER_FILE_FORMAT, tenant_pipeline
 from ingestion.source import CURSOR, ENDPOINTS, shopify_source
@@ -403,12 +402,11 @@ def _apply(
 
 
 def apply_pending(
-    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+    tenant_id: uuid.UUID, settings: Settings, *, limit: int = BATCH_SIZE
 ) -> AppliedBatch:
     """Apply up to `limit` stored events of one tenant; `busy` if a sync holds its lock."""
-    settings = settings or get_settings()
     with (
-        psycopg.connect(resolve_database_url(settings), autocommit=True) as conn,
+        db.connect(settings, autocommit=True) as conn,
         locks.held(conn, tenant_id) as locked,
     ):
         if not locked:
@@ -431,7 +429,7 @@ class TenantApplied:
 
 
 def apply_all_pending(
-    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+    tenant_id: uuid.UUID, settings: Settings, *, limit: int = BATCH_SIZE
 ) -> TenantApplied:
     """Apply every due batch of one tenant; stop at a failed batch or a held lock.
 
@@ -439,7 +437,7 @@ def apply_all_pending(
     """
     changed, events = False, 0
     while True:
-        batch = apply_pending(tenant_id, settings=settings, limit=limit)
+        batch = apply_pending(tenant_id, settings, limit=limit)
         changed = changed or bool(batch.changed) or batch.applied > 0
         events += batch.events
         log.info("webhooks of tenant %s: %s", tenant_id, batch)
@@ -447,10 +445,9 @@ def apply_all_pending(
             return TenantApplied(changed, not batch.failed, batch.busy, events)
 
 
-def tenants_with_due_events(settings: Settings | None = None) -> list[uuid.UUID]:
+def tenants_with_due_events(settings: Settings) -> list[uuid.UUID]:
     """Tenants with stored events due now (pending, or failed and past their backoff)."""
-    settings = settings or get_settings()
-    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         rows = conn.execute(
             "select distinct tenant_id from app.webhook_events "
             "where status in ('pending', 'failed') and next_attempt_at <= now()"

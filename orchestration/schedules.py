@@ -19,13 +19,13 @@ from orchestration.partitions import TENANTS, batches
 
 def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
     """SYNC_SCHEDULE_CRON in SYNC_SCHEDULE_TIMEZONE (default 02:00 UTC)."""
-    size = settings.orchestration_batch_size
+    size = settings.orchestration.batch_size
 
     @schedule(
         name="daily_sync",
         job=TENANT_SYNC_JOB,
-        cron_schedule=settings.sync_schedule_cron,
-        execution_timezone=settings.sync_schedule_timezone,
+        cron_schedule=settings.orchestration.schedule_cron,
+        execution_timezone=settings.orchestration.schedule_timezone,
         description="Sync and transform every tenant, ORCHESTRATION_BATCH_SIZE tenants per run.",
     )
     def daily_sync(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:

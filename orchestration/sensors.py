@@ -9,7 +9,6 @@ tenants and keys of another form (the bare tenant ids of earlier versions).
 
 from __future__ import annotations
 
-import psycopg
 from dagster import (
     DefaultSensorStatus,
     SensorEvaluationContext,
@@ -19,8 +18,8 @@ from dagster import (
 )
 
 from core import tenants
-from core.db import resolve_database_url
 from orchestration.partitions import TENANTS, partition_key
+from orchestration.resources import Warehouse
 
 
 @sensor(
@@ -31,9 +30,11 @@ from orchestration.partitions import TENANTS, partition_key
     "an erased tenant's partition is removed. Requests no runs: the worker syncs new "
     "tenants, the daily schedule everyone.",
 )
-def tenant_partitions(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+def tenant_partitions(
+    context: SensorEvaluationContext, warehouse: Warehouse
+) -> SensorResult | SkipReason:
     """The registry against the partitions that exist: no cursor, one query each."""
-    with psycopg.connect(resolve_database_url()) as conn:
+    with warehouse.connect() as conn:
         wanted = [partition_key(t) for t in tenants.list_all(conn)]  # oldest first
     existing = context.instance.get_dynamic_partitions(TENANTS.name)
     added = [key for key in wanted if key not in set(existing)]

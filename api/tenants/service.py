@@ -66,6 +66,7 @@ class TenantService:
                 shop_domain=domain,
                 access_token=shopify_token,
                 webhook_secret=webhook_secret,
+                settings=self.settings,
                 owner_id=user_id,
                 actor=f"user:{user_id}",
             )
@@ -110,9 +111,9 @@ class TenantService:
                 raise ClientException("shopifyToken must not be blank")
             current = await self.get(user_id, tenant_id)
             await verify_store_token(current.shopify_domain, shopify_token.strip(), self.settings)
-            changes["access_token_encrypted"] = crypto.encrypt(shopify_token.strip())
+            changes["access_token_encrypted"] = crypto.encrypt(shopify_token.strip(), self.settings)
         if webhook_secret is not None:
-            changes["webhook_secret_encrypted"] = crypto.encrypt(webhook_secret)
+            changes["webhook_secret_encrypted"] = crypto.encrypt(webhook_secret, self.settings)
         if not changes:
             raise ClientException("nothing to change: give name, shopifyToken or webhookSecret")
 
