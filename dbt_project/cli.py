@@ -135,7 +135,7 @@ def docs_serve(host: str, port: int) -> None:
         """Only the site's one file, at `/`."""
 
         def do_GET(self) -> None:
-            self.path = "/" + docs.STATIC_FILE
+            self.path = "/" + path.name
             super().do_GET()
 
     handler = functools.partial(Handler, directory=str(path.parent))
