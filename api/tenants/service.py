@@ -7,6 +7,7 @@ route's guard; row-level security is the second wall.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 
 import psycopg
@@ -154,7 +155,7 @@ class TenantService:
 
         await self.db.run_scoped(purge, user_id=user_id, tenant_id=tenant_id)
 
-    async def members(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> list[MemberOut]:
+    async def members(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> builtins.list[MemberOut]:
         async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
             cur = conn.cursor(row_factory=class_row(MemberOut))
             await cur.execute(

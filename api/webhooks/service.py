@@ -47,7 +47,7 @@ class WebhookService:
             )
         except ShopifyError as exc:
             raise BadGatewayException(f"could not list the store's webhooks: {exc}") from None
-        counts = Counter(r.status for r in results)
+        counts: Counter[str] = Counter(r.status for r in results)
 
         def record(conn: psycopg.Connection) -> None:
             audit(conn, actor=f"user:{user_id}", tenant_id=tenant_id,

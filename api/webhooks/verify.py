@@ -88,8 +88,9 @@ class SignerCache:
             ).fetchone()
         if row is None:
             return None
-        self._shops[shop_domain] = (now, row[0])
-        return row[0]
+        tenant_id: uuid.UUID = row[0]
+        self._shops[shop_domain] = (now, tenant_id)
+        return tenant_id
 
     def signed_by_app(self, body: bytes, header: str) -> bool:
         """Signed with the app's client secret (how Shopify signs compliance topics)."""
