@@ -177,8 +177,9 @@ def connect(shop_domain: str, access_token: str, settings: Settings) -> ShopifyC
     return ShopifyClient(store_api_url(shop_domain, settings), session)
 
 
-def fetch_shop(shop_domain: str, access_token: str, settings: Settings) -> dict:
+def fetch_shop(shop_domain: str, access_token: str, settings: Settings) -> dict[str, Any]:
     """GET shop.json: proves the token works for that store (ShopifyAuthError if not)."""
     client = connect(shop_domain, access_token, settings)
     with client.session:
-        return client.get_json("shop.json")["shop"]
+        shop: dict[str, Any] = client.get_json("shop.json")["shop"]
+    return shop

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import dlt
+from dlt.common.typing import TLoaderFileFormat
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
@@ -35,7 +36,7 @@ dlt.config["data_writer.buffer_max_items"] = 1000
 # load (CLI, API worker and Dagster runs alike); real problems still surface as errors.
 dlt.config["runtime.log_level"] = "ERROR"
 # PostgreSQL COPY from CSV loads faster than INSERT VALUES and is cheaper to write.
-LOADER_FILE_FORMAT = "csv"
+LOADER_FILE_FORMAT: TLoaderFileFormat = "csv"
 
 
 def pipelines_dir(settings: Settings) -> Path:

@@ -10,6 +10,7 @@ full dlt extract -> normalize -> load, so its cursors commit with its data.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -157,7 +158,7 @@ def plan(
             together.append(endpoint.resource)
             continue
         bounds = plan_windows(
-            lambda lo, hi, e=endpoint: _count(client, e, lo, hi),
+            functools.partial(_count, client, endpoint),
             start,
             now,
             total,

@@ -165,7 +165,7 @@ def redact_customer(
     return changed
 
 
-def _rows(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any]) -> list[Any]:
+def _rows(conn: psycopg.Connection, query: sql.Composed, params: dict[str, Any]) -> list[Any]:
     return [row[0] for row in conn.execute(query, params).fetchall()]
 
 
@@ -203,7 +203,8 @@ def export_customer(
         (tenant.id, cid, Jsonb(data)),
     ).fetchone()
     assert row is not None
-    return row[0]
+    export_id: uuid.UUID = row[0]
+    return export_id
 
 
 def schedule_deletion(
