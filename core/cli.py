@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
-import sys
 import uuid
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -76,7 +75,8 @@ def _short_help(ep: EntryPoint, limit: int) -> str:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
-            return click.utils.make_default_short_help(ast.get_docstring(node) or "", limit)
+            command = click.Command(None, help=ast.get_docstring(node) or "")
+            return command.get_short_help_str(limit)
     return ""
 
 
@@ -218,4 +218,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

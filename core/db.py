@@ -75,8 +75,8 @@ def with_database(
     Always a URL, since dlt and dbt take URLs or parts of them, not libpq key=value strings.
     """
     params = conninfo_to_dict(url)
-    user = user if user is not None else params.get("user", "")
-    password = password if password is not None else params.get("password", "")
+    user = user if user is not None else str(params.get("user") or "")
+    password = password if password is not None else str(params.get("password") or "")
     host = str(params.get("host", "") or "")
     port = str(params.get("port", "") or "")
     auth = quote(str(user), safe="")

@@ -180,4 +180,5 @@ def user_id_by_email(conn: psycopg.Connection, email: str) -> uuid.UUID:
     ).fetchone()
     if row is None:
         raise TenantError(f"no user with email {email.strip().lower()}")
-    return row[0]
+    user_id: uuid.UUID = row[0]
+    return user_id

@@ -172,8 +172,8 @@ def tenants_without_marts(settings: Settings, batch: Batch) -> list[uuid.UUID]:
     table = sql.Identifier(layout.marts_schema(), "fct_orders")
     tenant_ids = [tenant_id for tenant_id, _ in batch]
     with db.connect(settings) as conn:
-        (exists,) = conn.execute("select to_regclass(%s)", (table.as_string(conn),)).fetchone()
-        if exists is None:
+        row = conn.execute("select to_regclass(%s)", (table.as_string(conn),)).fetchone()
+        if row is None or row[0] is None:
             return tenant_ids
         query = sql.SQL(
             "select batch.id from unnest(%s::uuid[]) with ordinality as batch(id, n) "

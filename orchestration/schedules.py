@@ -14,7 +14,7 @@ from dagster import RunRequest, ScheduleDefinition, ScheduleEvaluationContext, s
 
 from core.settings import Settings
 from orchestration.jobs import TENANT_SYNC_JOB, SyncConfig, sync_run_request
-from orchestration.partitions import TENANTS, batches
+from orchestration.partitions import TENANTS_NAME, batches
 
 
 def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
@@ -30,7 +30,7 @@ def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
     )
     def daily_sync(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         tick = context.scheduled_execution_time.isoformat()
-        tenants = context.instance.get_dynamic_partitions(TENANTS.name)
+        tenants = context.instance.get_dynamic_partitions(TENANTS_NAME)
         for batch in batches(tenants, set(tenants), size):
             yield sync_run_request(
                 batch, SyncConfig(trigger="schedule"), run_key=f"daily:{tick}:{batch[0]}"

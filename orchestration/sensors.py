@@ -10,7 +10,9 @@ tenants and keys of another form (the bare tenant ids of earlier versions).
 from __future__ import annotations
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -18,7 +20,7 @@ from dagster import (
 )
 
 from core import tenants
-from orchestration.partitions import TENANTS, partition_key
+from orchestration.partitions import TENANTS, TENANTS_NAME, partition_key
 from orchestration.resources import Warehouse
 
 
@@ -36,12 +38,12 @@ def tenant_partitions(
     """The registry against the partitions that exist: no cursor, one query each."""
     with warehouse.connect() as conn:
         wanted = [partition_key(t) for t in tenants.list_all(conn)]  # oldest first
-    existing = context.instance.get_dynamic_partitions(TENANTS.name)
+    existing = context.instance.get_dynamic_partitions(TENANTS_NAME)
     added = [key for key in wanted if key not in set(existing)]
     removed = sorted(set(existing) - set(wanted))
     if not added and not removed:
         return SkipReason("tenants unchanged")
-    requests = []
+    requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = []
     if removed:
         requests.append(TENANTS.build_delete_request(removed))
     if added:  # appended in the registry's order, so new tenants stay contiguous

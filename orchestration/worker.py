@@ -22,6 +22,7 @@ in the queue (once: `ingestion.runs.MAX_ATTEMPTS`) and exits within seconds.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -270,7 +271,7 @@ class Worker:
         lanes: list[tuple[str, Callable[[], None]]] = [("builder", self.builder.run)]
         for n in range(self.settings.worker.sync_threads):
             triggers = ("api",) if n == 0 else ("first", "api")
-            lanes.append((f"sync-{n}", lambda t=triggers: self.sync_lane(t)))
+            lanes.append((f"sync-{n}", functools.partial(self.sync_lane, triggers)))
         lanes.append(("webhooks", self.webhook_lane))
         for name, target in lanes:
             thread = threading.Thread(target=target, name=name, daemon=True)

@@ -118,7 +118,7 @@ def sync_metadata(outcome: TenantSync, table: str) -> dict[str, MetadataValue]:
     """Rows this sync loaded into `table` and its nested tables, and the sync's record."""
     run = outcome.run
     rows = run.rows_loaded if run else {}
-    metadata = {
+    metadata: dict[str, MetadataValue] = {
         "rows_loaded": MetadataValue.int(rows.get(table, 0)),
         "nested_rows_loaded": MetadataValue.json(
             {t: n for t, n in rows.items() if t.startswith(f"{table}__")}

@@ -107,7 +107,9 @@ def rebuilt(
     for key in sorted(keys):
         counts = slice_rows(warehouse, key, partitions)
         for partition in partitions:
-            metadata = {"built_by": MetadataValue.text("split rebuild after a failed batch")}
+            metadata: dict[str, MetadataValue] = {
+                "built_by": MetadataValue.text("split rebuild after a failed batch")
+            }
             if partition in counts:
                 metadata["dagster/partition_row_count"] = MetadataValue.int(counts[partition])
             yield AssetMaterialization(asset_key=key, partition=partition, metadata=metadata)
