@@ -120,8 +120,7 @@ def serve_app() -> Litestar:
     return create_app(settings)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
+def create_app(settings: Settings) -> Litestar:
     check_secret(settings)
     db = Database(settings)
     broker = EventBroker(db.url)
@@ -132,12 +131,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "auth_service": AuthService(db, settings),
         "tenant_service": TenantService(db, settings),
         "analyst_service": AnalystService(db, settings),
-        "insights_service": InsightsService(db, DashboardCache(settings.dashboard_cache_seconds)),
+        "insights_service": InsightsService(
+            db, DashboardCache(settings.api.dashboard_cache_seconds)
+        ),
         "store_data_service": StoreDataService(db),
         "sync_service": SyncService(db),
-        "webhook_receiver": WebhookReceiver(
-            db, SignerCache(db, settings.shopify_api_secret), webhook_writer
-        ),
+        "webhook_receiver": WebhookReceiver(db, SignerCache(db, settings), webhook_writer),
         "webhook_service": WebhookService(db, settings),
         "event_broker": broker,
     }
@@ -161,14 +160,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.close()
 
     rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.auth_rate_limit_per_minute),
+        rate_limit=("minute", settings.auth.rate_limit_per_minute),
         check_throttle_handler=_auth_throttled,
         identifier_for_request=_auth_client,
         store="auth_rate_limit",
     )
     prometheus = PrometheusConfig(app_name="xeno_api", group_path=True, exclude=["^/metrics"])
     cors = CORSConfig(
-        allow_origins=list(settings.cors_origins),
+        allow_origins=list(settings.api.cors_origins),
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["authorization", "content-type", "x-tenant-id", "x-request-id"],
         expose_headers=["x-request-id", "retry-after"],
@@ -181,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         auth_routes = Router(
             "/", route_handlers=[AuthController], middleware=[rate_limit.middleware]
         )
-        return [auth_routes, receiver_controller(settings.webhook_max_body_bytes), *CONTROLLERS]
+        return [auth_routes, receiver_controller(settings.webhooks.max_body_bytes), *CONTROLLERS]
 
     app = Litestar(
         route_handlers=[
@@ -216,7 +215,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
         stores={"auth_rate_limit": MemoryStore()},
-        request_max_body_size=settings.api_max_body_bytes,
+        request_max_body_size=settings.api.max_body_bytes,
         debug=settings.environment == "development",
         logging_config=None,
     )

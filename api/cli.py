@@ -25,7 +25,7 @@ def api(host: str, port: int, workers: int | None) -> None:
         factory=True,
         host=host,
         port=port,
-        workers=workers or settings.api_workers,
+        workers=workers or settings.api.workers,
         loop="uvloop",  # uvicorn[standard]: the C event loop and HTTP parser, not asyncio's
         http="httptools",
         log_config=None,

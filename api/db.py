@@ -36,7 +36,7 @@ class UnsafeDatabaseRole(RuntimeError):
 
 
 def _session_sql(settings: Settings) -> str:
-    return f"set role {API_ROLE}; set statement_timeout = {int(settings.api_statement_timeout_ms)}"
+    return f"set role {API_ROLE}; set statement_timeout = {int(settings.api.statement_timeout_ms)}"
 
 
 def _text(value: uuid.UUID | None) -> str:
@@ -48,7 +48,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.url = settings.api_database_url or resolve_database_url(settings)
+        self.url = settings.api.database_url or resolve_database_url(settings)
         session_sql = _session_sql(settings)
 
         async def configure_async(conn: psycopg.AsyncConnection) -> None:
@@ -61,8 +61,8 @@ class Database:
 
         self.pool = AsyncConnectionPool(
             self.url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
+            min_size=settings.database.pool_min,
+            max_size=settings.database.pool_max,
             configure=configure_async,
             open=False,
             name="xeno-api",
@@ -78,7 +78,7 @@ class Database:
 
     async def open(self) -> None:
         """Prepare the role (development), open the pools, refuse an unrestricted role."""
-        if not self.settings.api_database_url:
+        if not self.settings.api.database_url:
             await anyio.to_thread.run_sync(self._ensure_api_role)
         await self.pool.open(wait=True, timeout=10)
         self.sync_pool.open()

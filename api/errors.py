@@ -21,6 +21,7 @@ from litestar.status_codes import (
     HTTP_502_BAD_GATEWAY,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 from psycopg_pool import PoolTimeout
 
 log = logging.getLogger("api")
@@ -43,7 +44,8 @@ def _request_id(request: Request[Any, Any, Any]) -> str:
     if "request_id" not in state:
         state["request_id"] = uuid.uuid4().hex
         state["request_id_unsent"] = True
-    return state["request_id"]
+    request_id: str = state["request_id"]
+    return request_id
 
 
 def _body(message: str, request: Request[Any, Any, Any], **extra: Any) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def _validation_message(exc: ValidationException) -> tuple[str, list[Any]]:
     return ("invalid request: " + "; ".join(reasons)) if reasons else exc.detail, details
 
 
-def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
     extra: dict[str, Any] = {}
     message = exc.detail
@@ -86,7 +88,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     )
 
 
-def unexpected_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response:
+def unexpected_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, psycopg.errors.QueryCanceled | PoolTimeout):
         log.warning(
             "database busy: %s", type(exc).__name__, extra={"request_id": _request_id(request)}
@@ -105,7 +107,7 @@ def unexpected_exception_handler(request: Request[Any, Any, Any], exc: Exception
     return Response(body, status_code=HTTP_500_INTERNAL_SERVER_ERROR, headers=_headers(request, {}))
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_exception_handler,
     Exception: unexpected_exception_handler,
 }

@@ -14,12 +14,22 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from api.errors import http_exception_handler, unexpected_exception_handler
 
@@ -69,12 +79,12 @@ def _page_headers(path: str) -> list[tuple[bytes, bytes]]:
     return [_API_CSP, _NO_STORE]
 
 
-def request_context_middleware(*, production: bool):
+def request_context_middleware(*, production: bool) -> Callable[[ASGIApp], ASGIApp]:
     """Middleware factory: HSTS only in production (development runs on plain http)."""
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             request_id = _incoming_request_id(scope)
@@ -128,7 +138,7 @@ def errors_as_responses(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, tracking_send)
         except Exception as exc:
-            if started or scope["type"] != "http":
+            if started or scope["type"] != ScopeType.HTTP:
                 raise
             request: Request[Any, Any, Any] = Request(scope, receive)
             if isinstance(exc, HTTPException):
@@ -146,7 +156,9 @@ def json_cors_refusals(app: ASGIApp) -> ASGIApp:
     browser clients can only report as a network failure."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        headers: dict[bytes, bytes] = (
+            dict(scope.get("headers", ())) if scope["type"] == ScopeType.HTTP else {}
+        )
         origin = headers.get(b"origin")
         if scope.get("method") != "OPTIONS" or not origin:
             await app(scope, receive, send)
@@ -168,19 +180,23 @@ def json_cors_refusals(app: ASGIApp) -> ASGIApp:
                         "requestId": request_id,
                     }
                 )
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 400,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (REQUEST_ID_HEADER, request_id.encode()),
-                            *_SECURITY_HEADERS,
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (REQUEST_ID_HEADER, request_id.encode()),
+                        *_SECURITY_HEADERS,
+                    ],
+                }
+                await send(start)
+                end: HTTPResponseBodyEvent = {
+                    "type": "http.response.body",
+                    "body": body,
+                    "more_body": False,
+                }
+                await send(end)
                 return
             await send(message)
 

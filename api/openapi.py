@@ -34,7 +34,7 @@ class ErrorBody(msgspec.Struct, rename="camel", frozen=True):
     details: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET  # validation only
 
 
-BEARER = [{"BearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}]
 _REASONS = {
     400: "Invalid request: validation, malformed JSON, JSON nested deeper than "
     f"{MAX_JSON_DEPTH} levels, NUL in a JSON string, headers over {MAX_HEADER_BYTES} bytes",

@@ -34,6 +34,7 @@ from passlib.context import CryptContext
 
 from bench.common import CpuMeter, bench_database, free_port, percentile, run_open_loop
 from core import db, tenants
+from core.settings import get_settings
 from dbt_project.runner import ensure_marts
 
 PASSWORD = "bench-password-1"  # noqa: S105 - a throw-away benchmark database
@@ -168,7 +169,7 @@ def emit(metric: str, value: float, unit: str) -> None:
 def prepare(orders: int) -> tuple[str, uuid.UUID, str]:
     url = bench_database("xeno_bench_api")
     with redirect_stdout(sys.stderr):  # dbt's log: stdout stays JSON lines
-        ensure_marts(url)
+        ensure_marts(get_settings().on_database(url))
     email = "bench@example.com"
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -182,6 +183,7 @@ def prepare(orders: int) -> tuple[str, uuid.UUID, str]:
             shop_domain="bench-shop.myshopify.com",
             access_token="shpat_bench",  # noqa: S106 - never used
             owner_id=user_id,
+            settings=get_settings(),
         )
         for statement in GENERATE.split(";\n\n"):
             conn.execute(statement, {"t": tenant.id, "n": orders, "start": START})

@@ -32,6 +32,7 @@ import psycopg
 
 from bench.transform import generate
 from core import db, migrate, tenants
+from core.settings import get_settings
 from dbt_project import runner
 from dbt_project.export import export_tenant
 
@@ -93,12 +94,13 @@ def one_size(url: str, orders: int, folder: Path) -> None:
             name=f"bench {orders}",
             shop_domain=f"bench-export-{orders}.myshopify.com",
             access_token="bench",  # noqa: S106 - never used: no store is called
+            settings=get_settings(),
         )
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
         generate(conn, tenant.raw_schema, orders)
         conn.execute("vacuum analyze")
     with redirect_stdout(sys.stderr):  # dbt's log: stdout stays JSON lines
-        built = runner.build_tenant(tenant.id, tenant.raw_schema, url=url)
+        built = runner.build_tenant(get_settings().on_database(url), tenant.id, tenant.raw_schema)
     assert built.success, built.failures
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("vacuum analyze")
@@ -153,7 +155,7 @@ def main() -> None:
     url = db.create_database(admin, "xeno_bench_export", drop_first=True)
     migrate.upgrade(url)
     with redirect_stdout(sys.stderr):
-        runner.ensure_marts(url)
+        runner.ensure_marts(get_settings().on_database(url))
     with tempfile.TemporaryDirectory(prefix="xeno-bench-export-") as folder:
         for orders in (int(size) for size in args.orders.split(",")):
             one_size(url, orders, Path(folder))

@@ -139,7 +139,7 @@ def backfill_child_run(tenant_id: str) -> None:
             switch(event.phase)
 
     started = time.perf_counter()
-    run = run_sync(uuid.UUID(tenant_id), progress=on_progress)
+    run = run_sync(uuid.UUID(tenant_id), get_settings(), progress=on_progress)
     elapsed = time.perf_counter() - started
     switch("done")
     assert run.status == "succeeded", run.error
@@ -151,7 +151,11 @@ def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
     """Backfill `shop` in a child process; emit its figures, return orders/s."""
     with psycopg.connect(url, autocommit=True) as conn:
         tenant = tenants.create(
-            conn, name=label, shop_domain=shop["domain"], access_token=shop["token"]
+            conn,
+            name=label,
+            shop_domain=shop["domain"],
+            access_token=shop["token"],
+            settings=get_settings(),
         )
     backends = BackendCpu(url)
     backends.start()

@@ -41,6 +41,7 @@ from cryptography.fernet import Fernet
 from bench.common import bench_database, free_port, machine_busy_seconds, percentile
 from bench.common import tree_cpu_seconds as cpu
 from core import tenants
+from core.settings import get_settings
 
 PASSWORD = "bench-password-1234"  # noqa: S105 - a throw-away benchmark user
 
@@ -88,6 +89,7 @@ def connect_shops(sim: httpx.Client, url: str, api_url: str, n: int) -> list[dic
                 shop_domain=shop["domain"],
                 access_token=shop["token"],
                 webhook_secret=shop["webhook_secret"],
+                settings=get_settings(),
             )
             hook = {
                 "topic": "orders/create",

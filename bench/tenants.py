@@ -38,6 +38,7 @@ from dagster._core.storage.tags import (
 )
 
 from core import db, migrate
+from core.settings import get_settings
 from orchestration.assets.ingestion import WAREHOUSE_POOL
 from simulator.server import run_simulator
 from simulator.shop import ShopSpec
@@ -135,9 +136,14 @@ def first_tick(instance, batch_size: int) -> list:
     from orchestration.definitions import defs
     from orchestration.jobs import SyncConfig, sync_run_request
     from orchestration.partitions import TENANTS, batches
+    from orchestration.resources import warehouse
     from orchestration.sensors import tenant_partitions
 
-    context = build_sensor_context(instance=instance, repository_def=defs().get_repository_def())
+    context = build_sensor_context(
+        instance=instance,
+        repository_def=defs().get_repository_def(),
+        resources={"warehouse": warehouse(get_settings())},
+    )
     result = tenant_partitions(context)
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -203,13 +209,14 @@ def main() -> None:
         from core import tenants
 
         listed = httpx.get(f"{sim.base_url}/_sim/shops", timeout=60).json()
-        with db.transaction() as conn:
+        with db.connect(get_settings()) as conn:
             for shop in listed:
                 tenants.create(
                     conn,
                     name=shop["domain"],
                     shop_domain=shop["domain"],
                     access_token=shop["token"],
+                    settings=get_settings(),
                 )
         instance_dir = str(work_dir / "dagster")
         os.makedirs(instance_dir)

@@ -25,6 +25,7 @@ import uuid
 import psycopg
 
 from core import db, migrate
+from core.settings import get_settings
 from dbt_project import runner
 
 LOAD_1 = "1717200000.000001"
@@ -212,7 +213,7 @@ def large(url: str, orders: int) -> None:
     emit("raw_generate", round(seconds, 1), "s")
     emit("orders", orders, "count")
 
-    full = runner.build_tenant(tenant, raw, url=url)
+    full = runner.build_tenant(get_settings().on_database(url), tenant, raw)
     assert full.success, full.failures
     emit("full_build", round(full.seconds, 2), "s")
     # Same-run yardstick of the machine's speed: generating the raw data is set-based SQL
@@ -241,7 +242,7 @@ def large(url: str, orders: int) -> None:
                 customers=max(orders // 3, 1),
             )
             conn.execute("analyze")
-        rebuild = runner.build_tenant(tenant, raw, url=url)
+        rebuild = runner.build_tenant(get_settings().on_database(url), tenant, raw)
         assert rebuild.success, rebuild.failures
         rebuilds.append(rebuild.seconds)
         emit(f"rebuild_after_1pct_round_{round_ + 1}", round(rebuild.seconds, 2), "s")
@@ -264,14 +265,14 @@ def batch(url: str, tenants: int, orders: int, alone: int = 5) -> None:
     emit("batch_tenant_orders", orders, "count")
     for phase in ("first", "again"):
         started = time.monotonic()
-        results = runner.build_tenants(batch, url=url)
+        results = runner.build_tenants(get_settings().on_database(url), batch)
         seconds = time.monotonic() - started
         assert all(r.success for r in results), [r.failures for r in results if not r.success]
         emit(f"batch_build_{phase}", round(seconds, 2), "s")
         emit(f"batch_seconds_per_tenant_{phase}", round(seconds / tenants, 3), "s")
     started = time.monotonic()
     for tenant, raw in batch[:alone]:
-        result = runner.build_tenant(tenant, raw, url=url)
+        result = runner.build_tenant(get_settings().on_database(url), tenant, raw)
         assert result.success, result.failures
     single = (time.monotonic() - started) / alone
     emit("single_seconds_per_tenant_again", round(single, 3), "s")
@@ -290,7 +291,9 @@ def main() -> None:
         raise SystemExit("needs a local PostgreSQL on 127.0.0.1:5432")
     url = db.create_database(admin, "xeno_bench_transform", drop_first=True)
     migrate.upgrade(url)  # the marts' post-hook secures them with the app schema's function
-    runner.ensure_marts(url)  # first creation of the shared tables, not part of a build
+    runner.ensure_marts(
+        get_settings().on_database(url)
+    )  # first creation of the shared tables, not part of a build
     if args.only != "batch":
         large(url, args.orders)
     if args.only != "large":

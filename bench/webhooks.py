@@ -44,6 +44,7 @@ from bench.common import (
     run_open_loop,
 )
 from core import tenants
+from core.settings import get_settings
 
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throw-away benchmark database
 DOMAIN = "bench-hooks.myshopify.com"
@@ -65,7 +66,7 @@ async def bare(tenant_id: str, request: Request) -> dict[str, bool]:
 
 
 def bench_app() -> Litestar:
-    app = create_app()
+    app = create_app(get_settings())
     app.register(bare)
     return app
 
@@ -79,6 +80,7 @@ def prepare() -> tuple[str, uuid.UUID]:
             shop_domain=DOMAIN,
             access_token="shpat_bench",  # noqa: S106 - never used
             webhook_secret=SECRET,
+            settings=get_settings(),
         )
         conn.execute("select app.ensure_api_role()")
         conn.execute("select app.grant_webhook_access()")

@@ -20,7 +20,7 @@ from psycopg.rows import class_row
 
 from core import db
 from core.audit import record as audit
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 LOGIN = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
 
@@ -61,11 +61,10 @@ def validate_login(login: str) -> str:
     return login
 
 
-def connection_url(login: str, password: str | None, base_url: str | None = None) -> str:
-    """The login's URL to the warehouse database (host, port, TLS options of DATABASE_URL)."""
-    base = base_url or db.resolve_database_url()
-    dbname = str(psycopg.conninfo.conninfo_to_dict(base).get("dbname") or "")
-    return db.with_database(base, dbname, user=login, password=password or "")
+def connection_url(login: str, password: str | None, base_url: str) -> str:
+    """The login's URL to the warehouse database at `base_url` (its host, port, TLS options)."""
+    dbname = str(psycopg.conninfo.conninfo_to_dict(base_url).get("dbname") or "")
+    return db.with_database(base_url, dbname, user=login, password=password or "")
 
 
 def _database_error(exc: psycopg.Error) -> AnalystError:
@@ -80,7 +79,7 @@ def grant(
     *,
     actor: str,
     as_owner: bool = False,
-    settings: Settings | None = None,
+    settings: Settings,
     base_url: str | None = None,
 ) -> Granted:
     """Give `login` read access to the tenant's mart rows, creating the login if new.
@@ -88,14 +87,13 @@ def grant(
     `as_owner`: go through the owner-checked door (`app.owner_grant_analyst`, the caller
     is `app.user_id`), which is all the API role may call.
     """
-    settings = settings or get_settings()
     validate_login(login)
     password = secrets.token_urlsafe(24)
     # libpq computes the SCRAM verifier: the password never travels or lands in a log.
     verifier = conn.pgconn.encrypt_password(
         password.encode(), login.encode(), b"scram-sha-256"
     ).decode()
-    limits = (settings.analyst_connection_limit, settings.analyst_statement_timeout_ms)
+    limits = (settings.analysts.connection_limit, settings.analysts.statement_timeout_ms)
     try:
         with conn.transaction():
             if as_owner:
@@ -124,7 +122,13 @@ def grant(
     ) as exc:
         raise _database_error(exc) from None
     shown = password if created else None
-    return Granted(login, tenant_id, created, shown, connection_url(login, shown, base_url))
+    return Granted(
+        login,
+        tenant_id,
+        created,
+        shown,
+        connection_url(login, shown, base_url or db.resolve_database_url(settings)),
+    )
 
 
 def revoke(

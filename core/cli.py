@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
-import sys
 import uuid
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -76,7 +75,8 @@ def _short_help(ep: EntryPoint, limit: int) -> str:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
-            return click.utils.make_default_short_help(ast.get_docstring(node) or "", limit)
+            command = click.Command(None, help=ast.get_docstring(node) or "")
+            return command.get_short_help_str(limit)
     return ""
 
 
@@ -122,7 +122,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (safe to run any number of times)."""
-    url = db.resolve_database_url()
+    url = db.resolve_database_url(get_settings())
     done = migrate.upgrade(url)
     for migration in done:
         click.echo(f"applied {migration.version:04d}_{migration.name}")
@@ -151,7 +151,7 @@ def tenant_group() -> None:
 @tenant_group.command("list")
 def tenant_list() -> None:
     """List every tenant: id, shop domain, name, raw schema."""
-    with db.transaction() as conn:
+    with db.connect(get_settings()) as conn:
         rows = tenants.list_all(conn)
     for tenant in rows:
         click.echo(f"{tenant.id}  {tenant.shop_domain:<40} {tenant.name}  ({tenant.raw_schema})")
@@ -168,9 +168,10 @@ def analyst_group() -> None:
 @click.option("--login", required=True, help="PostgreSQL login name (created if new).")
 def analyst_grant(tenant_id: uuid.UUID, login: str) -> None:
     """Let LOGIN read the tenant's mart rows; prints its connection string."""
-    with db.transaction() as conn:
+    settings = get_settings()
+    with db.connect(settings) as conn:
         tenants.get(conn, tenant_id)
-        granted = analysts.grant(conn, tenant_id, login, actor="cli")
+        granted = analysts.grant(conn, tenant_id, login, actor="cli", settings=settings)
     click.echo(granted.connection_url)
     if granted.created:
         click.echo("the password is shown only now: store it in the analyst's password manager")
@@ -184,7 +185,7 @@ def analyst_grant(tenant_id: uuid.UUID, login: str) -> None:
 @click.option("--login", required=True, help="PostgreSQL login name.")
 def analyst_revoke(tenant_id: uuid.UUID, login: str) -> None:
     """Take the tenant away from LOGIN, effective on its next query."""
-    with db.transaction() as conn:
+    with db.connect(get_settings()) as conn:
         existed = analysts.revoke(conn, tenant_id, login, actor="cli")
     if not existed:
         raise click.ClickException(f"login {login} has no access to tenant {tenant_id}")
@@ -194,7 +195,7 @@ def analyst_revoke(tenant_id: uuid.UUID, login: str) -> None:
 @analyst_group.command("list")
 def analyst_list() -> None:
     """Every analyst login and the tenants it may read."""
-    with db.transaction() as conn:
+    with db.connect(get_settings()) as conn:
         grants = analysts.list_grants(conn)
     for item in grants:
         granted_at = f"{item.granted_at:%Y-%m-%d %H:%M}"
@@ -208,7 +209,7 @@ def dev(demo: bool) -> None:
     """Run the product locally: database, migrations and every built component."""
     from core.devserver import run
 
-    run(demo=demo)
+    run(get_settings(), demo=demo)
 
 
 def main() -> None:
@@ -217,4 +218,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 
 class DecryptionError(RuntimeError):
@@ -21,10 +21,9 @@ def generate_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _cipher(settings: Settings | None = None) -> MultiFernet:
-    keys = (settings or get_settings()).encryption_keys
+def _cipher(settings: Settings) -> MultiFernet:
     try:
-        return MultiFernet([Fernet(key.encode()) for key in keys])
+        return MultiFernet([Fernet(key.encode()) for key in settings.encryption_keys])
     except ValueError as exc:
         raise ValueError(
             "ENCRYPTION_KEYS: each key must be 32 url-safe base64 bytes "
@@ -32,11 +31,11 @@ def _cipher(settings: Settings | None = None) -> MultiFernet:
         ) from exc
 
 
-def encrypt(plaintext: str, settings: Settings | None = None) -> bytes:
+def encrypt(plaintext: str, settings: Settings) -> bytes:
     return _cipher(settings).encrypt(plaintext.encode())
 
 
-def decrypt(ciphertext: bytes, settings: Settings | None = None) -> str:
+def decrypt(ciphertext: bytes, settings: Settings) -> str:
     try:
         return _cipher(settings).decrypt(bytes(ciphertext)).decode()
     except InvalidToken as exc:
@@ -46,6 +45,6 @@ def decrypt(ciphertext: bytes, settings: Settings | None = None) -> str:
         ) from exc
 
 
-def rotate(ciphertext: bytes, settings: Settings | None = None) -> bytes:
+def rotate(ciphertext: bytes, settings: Settings) -> bytes:
     """Re-encrypt under the first (newest) key."""
     return _cipher(settings).rotate(bytes(ciphertext))

@@ -1,4 +1,7 @@
-"""Database access: where the warehouse is, and one connection pool per process.
+"""Database access: where the warehouse is, and the one way batch code connects to it.
+
+`connect(settings)` is how every job (CLI commands, syncs, dbt builds, the worker,
+Dagster assets and sensors) opens a connection; the API keeps its own pools (api/db.py).
 
 With no DATABASE_URL the product still runs on a fresh machine: it uses a local
 PostgreSQL if one answers on 127.0.0.1:5432, otherwise it starts an embedded PostgreSQL
@@ -19,9 +22,8 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,7 @@ DEV_PASSWORD = "xeno"  # noqa: S105 - development-only role on a local server
 DEV_DATABASE = "xeno"
 
 _lock = threading.Lock()
-_pool_lock = threading.Lock()
 _resolved_url: str | None = None
-_pool: ConnectionPool | None = None
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -75,8 +75,8 @@ def with_database(
     Always a URL, since dlt and dbt take URLs or parts of them, not libpq key=value strings.
     """
     params = conninfo_to_dict(url)
-    user = user if user is not None else params.get("user", "")
-    password = password if password is not None else params.get("password", "")
+    user = user if user is not None else str(params.get("user") or "")
+    password = password if password is not None else str(params.get("password") or "")
     host = str(params.get("host", "") or "")
     port = str(params.get("port", "") or "")
     auth = quote(str(user), safe="")
@@ -126,12 +126,11 @@ def create_database(
     return with_database(admin_url, dbname, user=owner, password=password)
 
 
-def resolve_database_url(settings: Settings | None = None) -> str:
+def resolve_database_url(settings: Settings) -> str:
     """DATABASE_URL if set; else provision the development database (local, then embedded)."""
     global _resolved_url
-    settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
+    if settings.database.url:
+        return settings.database.url
     with _lock:
         if _resolved_url is None:
             admin = local_admin_url()
@@ -142,47 +141,12 @@ def resolve_database_url(settings: Settings | None = None) -> str:
         return _resolved_url
 
 
-def check_reachable(url: str, timeout_seconds: int = 3) -> None:
-    """One direct connection before the pool opens: the pool retries for 30 s and logs a
-    warning per attempt, where a wrong or unreachable URL should fail at once, in one line."""
-    try:
-        psycopg.connect(url, connect_timeout=timeout_seconds).close()
-    except psycopg.Error as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseUnavailable(f"database unreachable: {first_line}") from None
-
-
-def get_pool(settings: Settings | None = None) -> ConnectionPool:
-    """The process-wide pool, opened on first use."""
-    global _pool
-    if _pool is None:
-        url = resolve_database_url(settings)
-        check_reachable(url)
-        settings = settings or get_settings()
-        with _pool_lock:
-            if _pool is None:
-                _pool = ConnectionPool(
-                    url,
-                    min_size=settings.db_pool_min,
-                    max_size=settings.db_pool_max,
-                    open=True,
-                    name="xeno",
-                )
-    return _pool
-
-
-def close_pool() -> None:
-    """Close the process-wide pool (tests and shutdown)."""
-    global _pool, _resolved_url
-    with _pool_lock:
-        if _pool is not None:
-            _pool.close()
-        _pool = None
-        _resolved_url = None
-
-
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
-    """A pooled connection inside one transaction: committed on success, rolled back on error."""
-    with get_pool().connection() as conn, conn.transaction():
+def connect(settings: Settings, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A connection to the warehouse database, closed on exit.
+
+    Without autocommit the block is one transaction: committed on success, rolled back on
+    error. With autocommit each statement commits; `conn.transaction()` groups some.
+    """
+    with psycopg.connect(resolve_database_url(settings), autocommit=autocommit) as conn:
         yield conn

@@ -65,7 +65,8 @@ def _login(client: httpx.Client) -> str:
     response = client.post("/api/auth/register", json=credentials)
     if response.status_code == 409:  # a second run: the demo user exists
         response = client.post("/api/auth/login", json=credentials)
-    return _check(response, "log in the demo user", 200, 201)["token"]
+    token: str = _check(response, "log in the demo user", 200, 201)["token"]
+    return token
 
 
 def _connect(client: httpx.Client, shops: list[dict[str, Any]]) -> list[DemoTenant]:

@@ -21,7 +21,7 @@ import click
 
 from core import db, migrate
 from core import demo as demo_setup
-from core.settings import get_settings
+from core.settings import Settings
 
 DEMO_SIMULATOR_PORT = 8787
 SIMULATOR_URL = f"http://127.0.0.1:{DEMO_SIMULATOR_PORT}"
@@ -69,8 +69,7 @@ COMPONENTS = (
 )
 
 
-def run(*, demo: bool) -> None:
-    settings = get_settings()
+def run(settings: Settings, *, demo: bool) -> None:
     url = db.resolve_database_url(settings)
     applied = migrate.upgrade(url)
     click.echo(f"database ready ({len(applied)} migration(s) applied)")

@@ -1,8 +1,17 @@
-"""Settings: one typed object read from the environment and `.env`.
+"""Settings: typed groups per layer, read from the environment and `.env` once, at the edge.
+
+Each group (database, api, auth, shopify, ingestion, transforms, analysts, orchestration,
+webhooks, worker) is a frozen pydantic model; every field has its real type, a one-line
+meaning and the environment variable it is read from (`validation_alias`). Entry points
+(CLI commands, the API app factory, the worker, the Dagster definitions) call
+`get_settings()` and pass the object down; library code never reads the environment.
 
 Every setting has a safe development default so `xeno dev` works on a fresh clone.
 In production (`XENO_ENV=production`) secrets have no default: start-up fails with a
 message naming each missing or weak secret instead of running insecurely.
+
+`.env.example` and the README's settings table are generated from these declarations
+(`uv run python -m core.settings`); a test keeps both in step.
 """
 
 from __future__ import annotations
@@ -10,370 +19,464 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS = ("development", "test", "production")
+
+Environment = Literal["development", "test", "production"]
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
-def _bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true/false")
-
-
-def _csv(raw: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-def _int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"expected an integer, got {raw!r}") from None
-
-
-def _positive_int(raw: str) -> int:
-    value = _int(raw)
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = _int(raw)
-    if value < 0:
-        raise ValueError("must be zero or a positive integer")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number, got {raw!r}") from None
-    if not value > 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _environment(raw: str) -> str:
-    if raw not in ENVIRONMENTS:
-        raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
+def _split_csv(raw: object) -> object:
+    """Comma-separated text becomes a tuple of its non-empty parts; tuples pass through."""
+    if isinstance(raw, str):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw
 
 
 def _endpoint_template(raw: str) -> str:
-    if "{shop}" not in raw or not raw.startswith(("http://", "https://")):
+    if raw and ("{shop}" not in raw or not raw.startswith(("http://", "https://"))):
         raise ValueError("must be an http(s) URL containing {shop}, e.g. https://{shop}")
     return raw.rstrip("/")
 
 
-def _setting(
-    env: str, default: Any, parse: Callable[[str], Any] = str, *, doc: str, secret: bool = False
-) -> Any:
-    return field(
-        default=default, metadata={"env": env, "parse": parse, "doc": doc, "secret": secret}
+Csv = Annotated[tuple[str, ...], BeforeValidator(_split_csv)]
+ProjectPath = Annotated[Path, AfterValidator(lambda path: PROJECT_ROOT / path)]
+"""A path relative to the project root (absolute paths stay as they are)."""
+
+
+class Group(BaseModel):
+    """A frozen group of settings; fields are read by their environment name (alias)."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", validate_by_alias=True, validate_by_name=True
     )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """All configuration of Xeno. Field metadata documents each environment variable."""
+class DatabaseSettings(Group):
+    """The warehouse and application database."""
 
-    environment: str = _setting(
-        "XENO_ENV",
-        "development",
-        _environment,
-        doc="development, test or production; production refuses missing secrets",
-    )
-    database_url: str = _setting(
-        "DATABASE_URL",
+    url: str = Field(
         "",
-        doc="PostgreSQL URL; empty = local PostgreSQL on 127.0.0.1:5432 if it answers, "
-        "else an embedded server under DATA_DIR",
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL of the app schema and the warehouse; empty = local "
+        "PostgreSQL on 127.0.0.1:5432 if it answers, else an embedded server under DATA_DIR "
+        "(required in production)",
     )
-    data_dir: Path = _setting(
-        "DATA_DIR",
-        PROJECT_ROOT / ".local",
-        lambda raw: PROJECT_ROOT / raw,
-        doc="project-local folder for the embedded database and development secrets",
+    pool_min: int = Field(
+        1, ge=0, validation_alias="DB_POOL_MIN", description="connections the API's pool keeps"
     )
-    db_pool_min: int = _setting(
-        "DB_POOL_MIN", 1, _non_negative_int, doc="minimum connections kept in the pool"
+    pool_max: int = Field(
+        10, gt=0, validation_alias="DB_POOL_MAX", description="most connections in the API's pool"
     )
-    db_pool_max: int = _setting(
-        "DB_POOL_MAX", 10, _positive_int, doc="maximum connections in the pool"
-    )
-    encryption_keys: tuple[str, ...] = _setting(
-        "ENCRYPTION_KEYS",
-        (),
-        _csv,
-        secret=True,
-        doc="comma-separated Fernet keys for Shopify tokens at rest; the first encrypts, "
-        "all decrypt (rotation). Development default: generated once into DATA_DIR",
-    )
-    jwt_secret: str = _setting(
-        "JWT_SECRET",
-        "",
-        secret=True,
-        doc="HMAC secret for access tokens, at least 32 random bytes. Development "
-        "default: generated once into DATA_DIR",
-    )
-    shopify_api_secret: str = _setting(
-        "SHOPIFY_API_SECRET",
-        "",
-        secret=True,
-        doc="the app's client secret; verifies webhooks of stores without their own "
-        "webhook secret. No default: such webhooks are rejected until it is set",
-    )
-    shopify_endpoint_template: str = _setting(
-        "SHOPIFY_ENDPOINT_TEMPLATE",
-        "",
-        _endpoint_template,
-        doc="store base URL with {shop}; default https://{shop} in production and the "
-        "local simulator http://127.0.0.1:8787/{shop} otherwise",
-    )
-    shopify_api_version: str = _setting(
-        "SHOPIFY_API_VERSION", "2024-10", doc="Shopify Admin API version used for every call"
-    )
-    sync_lookback_seconds: int = _setting(
-        "SYNC_LOOKBACK_SECONDS",
-        300,
-        _non_negative_int,
-        doc="incremental syncs re-read records updated this long before the last cursor",
-    )
-    base_url: str = _setting(
-        "BASE_URL",
+
+
+class ApiSettings(Group):
+    """The HTTP API (`xeno api`)."""
+
+    base_url: str = Field(
         "http://127.0.0.1:8000",
-        doc="public URL of the API; webhook addresses are built on it",
+        validation_alias="BASE_URL",
+        description="public URL of the API; webhook addresses are built on it",
     )
-    cors_origins: tuple[str, ...] = _setting(
-        "CORS_ORIGINS",
-        ("http://localhost:3000", "http://127.0.0.1:3000"),
-        _csv,
-        doc="comma-separated origins allowed to call the API from a browser",
-    )
-    log_level: str = _setting("LOG_LEVEL", "INFO", doc="Python logging level")
-    shopify_leak_rate: int = _setting(
-        "SHOPIFY_LEAK_RATE",
-        0,
-        _non_negative_int,
-        doc="calls per second a store's rate-limit bucket drains; 0 = one twentieth of the "
-        "bucket size the store reports (Shopify's 40/2, 80/4 and 400/20 plans)",
-    )
-    shopify_max_retries: int = _setting(
-        "SHOPIFY_MAX_RETRIES",
-        6,
-        _non_negative_int,
-        doc="retries of a store call after a 5xx, timeout or dropped connection",
-    )
-    shopify_retry_backoff_ms: int = _setting(
-        "SHOPIFY_RETRY_BACKOFF_MS",
-        500,
-        _non_negative_int,
-        doc="first retry waits about this long; each further retry doubles it (jittered)",
-    )
-    shopify_timeout_seconds: int = _setting(
-        "SHOPIFY_TIMEOUT_SECONDS", 30, _positive_int, doc="timeout of one store call"
-    )
-    sync_window_records: int = _setting(
-        "SYNC_WINDOW_RECORDS",
-        50_000,
-        _positive_int,
-        doc="a sync commits (loads) at least every this many records of a resource, so a "
-        "killed backfill resumes from its last window instead of from zero",
-    )
-    sync_normalize_workers: int = _setting(
-        "SYNC_NORMALIZE_WORKERS",
-        1,
-        _positive_int,
-        doc="processes dlt normalises load files with during a sync",
-    )
-
-    api_database_url: str = _setting(
-        "API_DATABASE_URL",
+    database_url: str = Field(
         "",
-        secret=True,
-        doc="PostgreSQL URL the API's request handlers use; they always act as the "
+        validation_alias="API_DATABASE_URL",
+        description="PostgreSQL URL the API's request handlers use; they always act as the "
         "row-level-secured role xeno_api (SET ROLE). Empty = DATABASE_URL (development)",
     )
-    api_workers: int = _setting(
-        "API_WORKERS", 1, _positive_int, doc="uvicorn worker processes of `xeno api`"
+    cors_origins: Csv = Field(
+        ("http://localhost:3000", "http://127.0.0.1:3000"),
+        validation_alias="CORS_ORIGINS",
+        description="comma-separated origins allowed to call the API from a browser",
     )
-    api_max_body_bytes: int = _setting(
-        "API_MAX_BODY_BYTES",
+    workers: int = Field(
+        1, gt=0, validation_alias="API_WORKERS", description="uvicorn worker processes"
+    )
+    max_body_bytes: int = Field(
         1_048_576,
-        _positive_int,
-        doc="largest request body the API accepts; bigger bodies get 413",
+        gt=0,
+        validation_alias="API_MAX_BODY_BYTES",
+        description="largest request body the API accepts; bigger bodies get 413",
     )
-    api_statement_timeout_ms: int = _setting(
-        "API_STATEMENT_TIMEOUT_MS",
+    statement_timeout_ms: int = Field(
         5_000,
-        _positive_int,
-        doc="statement timeout of every database query made by an API request",
+        gt=0,
+        validation_alias="API_STATEMENT_TIMEOUT_MS",
+        description="statement timeout of every database query made by an API request",
     )
-    access_token_ttl_seconds: int = _setting(
-        "ACCESS_TOKEN_TTL_SECONDS", 900, _positive_int, doc="lifetime of an API access token"
-    )
-    refresh_token_ttl_seconds: int = _setting(
-        "REFRESH_TOKEN_TTL_SECONDS",
-        30 * 24 * 3600,
-        _positive_int,
-        doc="lifetime of a refresh token family (each use rotates the token)",
-    )
-    auth_rate_limit_per_minute: int = _setting(
-        "AUTH_RATE_LIMIT_PER_MINUTE",
-        10,
-        _positive_int,
-        doc="login and register attempts allowed per client address and minute (each)",
-    )
-    dashboard_cache_seconds: int = _setting(
-        "DASHBOARD_CACHE_SECONDS",
+    dashboard_cache_seconds: int = Field(
         60,
-        _non_negative_int,
-        doc="longest a cached dashboard is served; a mart build of the tenant (recorded in "
-        "app.mart_builds) invalidates it sooner; 0 disables the cache",
+        ge=0,
+        validation_alias="DASHBOARD_CACHE_SECONDS",
+        description="longest a cached dashboard is served; a mart build of the tenant "
+        "(app.mart_builds) invalidates it sooner; 0 disables the cache",
     )
-    transform_batch_size: int = _setting(
-        "TRANSFORM_BATCH_SIZE",
+
+
+class AuthSettings(Group):
+    """Logins and tokens of the API's users."""
+
+    jwt_secret: str = Field(
+        "",
+        validation_alias="JWT_SECRET",
+        description="HMAC secret for access tokens, at least 32 random bytes; development "
+        "default: generated once into DATA_DIR",
+    )
+    access_token_ttl_seconds: int = Field(
+        900,
+        gt=0,
+        validation_alias="ACCESS_TOKEN_TTL_SECONDS",
+        description="lifetime of an API access token",
+    )
+    refresh_token_ttl_seconds: int = Field(
+        30 * 24 * 3600,
+        gt=0,
+        validation_alias="REFRESH_TOKEN_TTL_SECONDS",
+        description="lifetime of a refresh token family (each use rotates the token)",
+    )
+    rate_limit_per_minute: int = Field(
+        10,
+        gt=0,
+        validation_alias="AUTH_RATE_LIMIT_PER_MINUTE",
+        description="login and register attempts allowed per client address and minute (each)",
+    )
+
+
+class ShopifySettings(Group):
+    """How stores (or the simulator) are reached."""
+
+    api_secret: str = Field(
+        "",
+        validation_alias="SHOPIFY_API_SECRET",
+        description="the app's client secret; verifies webhooks of stores without their own "
+        "webhook secret and the compliance webhooks. No default: such webhooks are rejected",
+    )
+    endpoint_template: Annotated[str, AfterValidator(_endpoint_template)] = Field(
+        "",
+        validation_alias="SHOPIFY_ENDPOINT_TEMPLATE",
+        description="store base URL with {shop}; empty = https://{shop} in production and "
+        "the local simulator http://127.0.0.1:8787/{shop} otherwise",
+    )
+    api_version: str = Field(
+        "2024-10",
+        validation_alias="SHOPIFY_API_VERSION",
+        description="Shopify Admin API version used for every call",
+    )
+    leak_rate: int = Field(
+        0,
+        ge=0,
+        validation_alias="SHOPIFY_LEAK_RATE",
+        description="calls per second a store's rate-limit bucket drains; 0 = one twentieth "
+        "of the bucket size the store reports (Shopify's 40/2, 80/4 and 400/20 plans)",
+    )
+    max_retries: int = Field(
+        6,
+        ge=0,
+        validation_alias="SHOPIFY_MAX_RETRIES",
+        description="retries of a store call after a 5xx, timeout or dropped connection",
+    )
+    retry_backoff_ms: int = Field(
+        500,
+        ge=0,
+        validation_alias="SHOPIFY_RETRY_BACKOFF_MS",
+        description="first retry waits about this long; each further one doubles it (jittered)",
+    )
+    timeout_seconds: int = Field(
+        30, gt=0, validation_alias="SHOPIFY_TIMEOUT_SECONDS", description="timeout of one call"
+    )
+
+
+class IngestionSettings(Group):
+    """Syncs from a store into the tenant's raw schema."""
+
+    lookback_seconds: int = Field(
+        300,
+        ge=0,
+        validation_alias="SYNC_LOOKBACK_SECONDS",
+        description="incremental syncs re-read records updated this long before the cursor",
+    )
+    window_records: int = Field(
+        50_000,
+        gt=0,
+        validation_alias="SYNC_WINDOW_RECORDS",
+        description="a sync commits (loads) at least every this many records of a resource, "
+        "so a killed backfill resumes from its last window instead of from zero",
+    )
+    normalize_workers: int = Field(
+        1,
+        gt=0,
+        validation_alias="SYNC_NORMALIZE_WORKERS",
+        description="processes dlt normalises load files with during a sync",
+    )
+
+
+class TransformSettings(Group):
+    """dbt builds of the marts."""
+
+    batch_size: int = Field(
         50,
-        _positive_int,
-        doc="tenants built by one dbt invocation when building all (`xeno transform`); "
+        gt=0,
+        validation_alias="TRANSFORM_BATCH_SIZE",
+        description="tenants built by one dbt invocation when building all (`xeno transform`); "
         "a dbt build costs seconds per invocation, little per tenant",
     )
 
-    analyst_statement_timeout_ms: int = _setting(
-        "ANALYST_STATEMENT_TIMEOUT_MS",
+
+class AnalystSettings(Group):
+    """Analyst SQL logins (`xeno analyst grant`)."""
+
+    statement_timeout_ms: int = Field(
         60_000,
-        _positive_int,
-        doc="statement timeout of every query of an analyst login (`xeno analyst grant`)",
+        gt=0,
+        validation_alias="ANALYST_STATEMENT_TIMEOUT_MS",
+        description="statement timeout of every query of an analyst login (and of exports)",
     )
-    analyst_connection_limit: int = _setting(
-        "ANALYST_CONNECTION_LIMIT",
+    connection_limit: int = Field(
         3,
-        _positive_int,
-        doc="concurrent connections allowed to each analyst login",
+        gt=0,
+        validation_alias="ANALYST_CONNECTION_LIMIT",
+        description="concurrent connections allowed to each analyst login",
     )
 
-    dagster_home: Path | None = _setting(
-        "DAGSTER_HOME",
+
+class OrchestrationSettings(Group):
+    """Dagster: the daily cycle and its storage."""
+
+    dagster_home: ProjectPath | None = Field(
         None,
-        lambda raw: PROJECT_ROOT / raw,
-        doc="Dagster's instance folder (its dagster.yaml, logs, local storage); "
+        validation_alias="DAGSTER_HOME",
+        description="Dagster's instance folder (dagster.yaml, logs, local storage); "
         "empty = DATA_DIR/dagster",
     )
-    dagster_database_url: str = _setting(
-        "DAGSTER_DATABASE_URL",
+    dagster_database_url: str = Field(
         "",
-        secret=True,
-        doc="PostgreSQL URL of Dagster's run, event and schedule storage (production); "
-        "empty = local SQLite files under DAGSTER_HOME (development)",
+        validation_alias="DAGSTER_DATABASE_URL",
+        description="PostgreSQL URL of Dagster's run, event and schedule storage (production); "
+        "empty = local SQLite files under DAGSTER_HOME",
     )
-    sync_schedule_cron: str = _setting(
-        "SYNC_SCHEDULE_CRON",
+    schedule_cron: str = Field(
         "0 2 * * *",
-        doc="when Dagster syncs and transforms every tenant (cron, in SYNC_SCHEDULE_TIMEZONE)",
+        validation_alias="SYNC_SCHEDULE_CRON",
+        description="when Dagster syncs and builds every tenant (cron, in SYNC_SCHEDULE_TIMEZONE)",
     )
-    sync_schedule_timezone: str = _setting(
-        "SYNC_SCHEDULE_TIMEZONE", "UTC", doc="IANA time zone of SYNC_SCHEDULE_CRON"
+    schedule_timezone: str = Field(
+        "UTC", validation_alias="SYNC_SCHEDULE_TIMEZONE", description="IANA zone of the schedule"
     )
-    max_runs_per_store: int = _setting(
-        "MAX_RUNS_PER_STORE",
+    max_runs_per_store: int = Field(
         1,
-        _positive_int,
-        doc="Dagster runs of one tenant (one store) allowed to run at once",
+        gt=0,
+        validation_alias="MAX_RUNS_PER_STORE",
+        description="Dagster runs of one tenant (one store) allowed to run at once",
     )
-    max_warehouse_runs: int = _setting(
-        "MAX_WAREHOUSE_RUNS",
+    max_warehouse_runs: int = Field(
         2,
-        _positive_int,
-        doc="Dagster steps loading into or building the warehouse at once (the `warehouse` "
-        "pool); the run queue admits twice as many runs",
+        gt=0,
+        validation_alias="MAX_WAREHOUSE_RUNS",
+        description="Dagster steps loading into or building the warehouse at once (the "
+        "`warehouse` pool); the run queue admits twice as many runs",
     )
-    orchestration_batch_size: int = _setting(
-        "ORCHESTRATION_BATCH_SIZE",
+    batch_size: int = Field(
         50,
-        _positive_int,
-        doc="tenants per Dagster run of the daily cycle and other bulk syncs (one dbt build "
-        "per run); on-demand syncs of one tenant stay one run each",
+        gt=0,
+        validation_alias="ORCHESTRATION_BATCH_SIZE",
+        description="tenants per Dagster run of the daily cycle and other bulk syncs (one dbt "
+        "build per run); on-demand syncs of one tenant stay one run each",
     )
-    orchestration_sync_threads: int = _setting(
-        "ORCHESTRATION_SYNC_THREADS",
+    sync_threads: int = Field(
         4,
-        _positive_int,
-        doc="tenants of one batched Dagster run synced at once (threads: syncs wait on the "
-        "store and the database more than on the CPU)",
+        gt=0,
+        validation_alias="ORCHESTRATION_SYNC_THREADS",
+        description="tenants of one batched Dagster run synced at once (threads)",
     )
 
-    webhook_max_body_bytes: int = _setting(
-        "WEBHOOK_MAX_BODY_BYTES",
+
+class WebhookSettings(Group):
+    """Webhook receipt and the privacy duties they bring."""
+
+    max_body_bytes: int = Field(
         2_097_152,
-        _positive_int,
-        doc="largest webhook body accepted (Shopify's large orders exceed API_MAX_BODY_BYTES); "
+        gt=0,
+        validation_alias="WEBHOOK_MAX_BODY_BYTES",
+        description="largest webhook body accepted (large orders exceed API_MAX_BODY_BYTES); "
         "bigger deliveries get 413",
     )
-    worker_sync_threads: int = _setting(
-        "WORKER_SYNC_THREADS",
+    deletion_grace_hours: int = Field(
+        48,
+        ge=0,
+        validation_alias="TENANT_DELETION_GRACE_HOURS",
+        description="after shop/redact or app/uninstalled, the tenant's data is deleted "
+        "this long later",
+    )
+
+
+class WorkerSettings(Group):
+    """The live loop (`xeno worker`)."""
+
+    sync_threads: int = Field(
         3,
-        _positive_int,
-        doc="syncs the worker runs at once: the first serves users' requests only, the others "
+        gt=0,
+        validation_alias="WORKER_SYNC_THREADS",
+        description="syncs run at once: the first serves users' requests only, the others "
         "also new tenants' first syncs (a long backfill never holds up a user's sync)",
     )
-    worker_first_syncs: bool = _setting(
-        "WORKER_FIRST_SYNCS",
+    first_syncs: bool = Field(
         True,
-        _bool,
-        doc="the worker queues one first sync for every tenant that never had a sync; off, "
-        "a tenant is synced only when asked (API, CLI, the daily cycle)",
+        validation_alias="WORKER_FIRST_SYNCS",
+        description="queue one first sync for every tenant that never had one; off, a tenant "
+        "is synced only when asked (API, CLI, the daily cycle)",
     )
-    worker_poll_seconds: float = _setting(
-        "WORKER_POLL_SECONDS",
+    poll_seconds: float = Field(
         1.0,
-        _positive_float,
-        doc="how often the idle worker looks for queued syncs and due webhooks",
+        gt=0,
+        validation_alias="WORKER_POLL_SECONDS",
+        description="how often the idle worker looks for queued syncs and due webhooks",
     )
-    worker_erase_interval_seconds: int = _setting(
-        "WORKER_ERASE_INTERVAL_SECONDS",
+    erase_interval_seconds: int = Field(
         60,
-        _positive_int,
-        doc="how often the worker erases tenants whose scheduled deletion is due",
+        gt=0,
+        validation_alias="WORKER_ERASE_INTERVAL_SECONDS",
+        description="how often the worker erases tenants whose scheduled deletion is due",
     )
-    tenant_deletion_grace_hours: int = _setting(
-        "TENANT_DELETION_GRACE_HOURS",
-        48,
-        _non_negative_int,
-        doc="after shop/redact or app/uninstalled, the tenant's data is deleted this long later",
+
+
+class Settings(Group):
+    """All configuration of Xeno: process-wide values, then one group per layer."""
+
+    environment: Environment = Field(
+        "development",
+        validation_alias="XENO_ENV",
+        description="development, test or production; production refuses missing secrets",
     )
+    data_dir: ProjectPath = Field(
+        PROJECT_ROOT / ".local",
+        validation_alias="DATA_DIR",
+        description="project-local folder for the embedded database, development secrets "
+        "and dlt/dbt working files",
+    )
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL", description="logging level")
+    encryption_keys: Csv = Field(
+        (),
+        validation_alias="ENCRYPTION_KEYS",
+        description="comma-separated Fernet keys for Shopify tokens at rest; the first "
+        "encrypts, all decrypt (rotation). Development default: generated once into DATA_DIR",
+    )
+    database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    auth: AuthSettings = AuthSettings()
+    shopify: ShopifySettings = ShopifySettings()
+    ingestion: IngestionSettings = IngestionSettings()
+    transforms: TransformSettings = TransformSettings()
+    analysts: AnalystSettings = AnalystSettings()
+    orchestration: OrchestrationSettings = OrchestrationSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
-    @property
-    def shopify_endpoint(self) -> str:
-        """The store URL template actually in force (explicit, or the environment's default)."""
-        if self.shopify_endpoint_template:
-            return self.shopify_endpoint_template
-        return "https://{shop}" if self.is_production else "http://127.0.0.1:8787/{shop}"
+    def on_database(self, url: str) -> Settings:
+        """These settings pointed at another database (a run's resource, tests, benches)."""
+        database = self.database.model_copy(update={"url": url})
+        return self.model_copy(update={"database": database})
 
 
-def setting_fields() -> list[Any]:
-    """The documented settings, in declaration order (used by docs and `.env.example` checks)."""
-    return list(fields(Settings))
+@dataclass(frozen=True)
+class SettingDoc:
+    """One environment variable as documented: where it lives, its default and meaning."""
+
+    env: str
+    path: str
+    default: object
+    meaning: str
+    group: str
+
+
+def _groups() -> Iterator[tuple[str, type[Group], str]]:
+    """(attribute, model, heading) for the root and each group, in declaration order."""
+    yield "", Settings, "General"
+    for name, info in Settings.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, Group):
+            yield name, model, (model.__doc__ or name).strip()
+
+
+def setting_docs() -> list[SettingDoc]:
+    """Every environment variable, in declaration order (drives `.env.example` and README)."""
+    docs = []
+    for group, model, heading in _groups():
+        for name, info in model.model_fields.items():
+            if isinstance(info.validation_alias, str):
+                docs.append(_doc(group, name, info, heading))
+    return docs
+
+
+def _doc(group: str, name: str, info: FieldInfo, heading: str) -> SettingDoc:
+    assert isinstance(info.validation_alias, str)
+    return SettingDoc(
+        env=info.validation_alias,
+        path=f"{group}.{name}" if group else name,
+        default=info.default,
+        meaning=info.description or "",
+        group=heading,
+    )
+
+
+def _shown(default: object) -> str:
+    """A default as written in `.env` (paths relative to the project root)."""
+    if default is None:
+        return ""
+    if isinstance(default, tuple):
+        return ",".join(str(part) for part in default)
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, Path):
+        return str(default.relative_to(PROJECT_ROOT))
+    return str(default)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every variable with its meaning and default."""
+    lines = [
+        "# Xeno configuration, generated from core/settings.py (`uv run python -m core.settings`).",
+        "# Copy to `.env` (git-ignored) or set these in the environment; the environment wins.",
+        "# Every value is optional in development. In production (XENO_ENV=production)",
+        "# ENCRYPTION_KEYS, JWT_SECRET and DATABASE_URL are required: `xeno secrets generate`.",
+    ]
+    heading = None
+    for doc in setting_docs():
+        if doc.group != heading:
+            heading = doc.group
+            lines += ["", f"# == {heading}"]
+        lines += [f"# {doc.meaning}", f"{doc.env}={_shown(doc.default)}"]
+    return "\n".join(lines) + "\n"
+
+
+README_BEGIN = "<!-- settings table: generated by `uv run python -m core.settings` -->"
+README_END = "<!-- end of settings table -->"
+
+
+def readme_table() -> str:
+    """The README's settings table, between its markers."""
+    rows = [README_BEGIN, "| variable | setting | default | meaning |", "| --- | --- | --- | --- |"]
+    for doc in setting_docs():
+        shown = _shown(doc.default)
+        default = f"`{shown}`" if shown else "empty"
+        meaning = doc.meaning.replace("|", "\\|")
+        rows.append(f"| `{doc.env}` | `{doc.path}` | {default} | {meaning} |")
+    return "\n".join([*rows, README_END])
 
 
 def load_settings(
@@ -381,51 +484,53 @@ def load_settings(
 ) -> Settings:
     """Read settings from `environ` (default: process environment) over an optional `.env`.
 
-    Raises SettingsError listing every bad value at once, so one run shows all fixes.
+    Empty values count as unset. Raises SettingsError listing every bad value at once, so
+    one run shows all fixes.
     """
     source: dict[str, str] = {}
     dotenv_path = env_file if env_file is not None else PROJECT_ROOT / ".env"
     if dotenv_path.is_file():
         source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     source.update(os.environ if environ is None else environ)
-
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for f in setting_fields():
-        raw = source.get(f.metadata["env"])
-        if raw is None or raw == "":
-            continue
-        try:
-            values[f.name] = f.metadata["parse"](raw)
-        except ValueError as exc:
-            problems.append(f"{f.metadata['env']}: {exc}")
-    if problems:
-        raise SettingsError("invalid settings: " + "; ".join(problems))
-    settings = Settings(**values)
-    return _with_secrets(settings)
+    known = {doc.env: source[doc.env] for doc in setting_docs() if source.get(doc.env)}
+    raw: dict[str, Any] = {group: known for group, _, _ in _groups() if group}
+    try:
+        settings = Settings.model_validate({**known, **raw})
+    except ValidationError as exc:
+        problems = [f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors()]
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    return _resolved(settings)
 
 
-def _with_secrets(settings: Settings) -> Settings:
-    """Fill development secrets, or refuse to run production without strong ones."""
+def _resolved(settings: Settings) -> Settings:
+    """Fill the environment's defaults: development secrets and the store endpoint, or
+    refuse to run production without strong secrets."""
+    endpoint = settings.shopify.endpoint_template or (
+        "https://{shop}" if settings.is_production else "http://127.0.0.1:8787/{shop}"
+    )
+    shopify = settings.shopify.model_copy(update={"endpoint_template": endpoint})
     if settings.is_production:
         problems = []
         if not settings.encryption_keys:
             problems.append(
                 "ENCRYPTION_KEYS is required (generate one with `xeno secrets generate`)"
             )
-        if len(settings.jwt_secret.encode()) < 32:
+        if len(settings.auth.jwt_secret.encode()) < 32:
             problems.append("JWT_SECRET is required and must be at least 32 bytes")
-        if settings.database_url == "":
+        if settings.database.url == "":
             problems.append("DATABASE_URL is required")
         if problems:
             raise SettingsError("production settings incomplete: " + "; ".join(problems))
-        return settings
+        return settings.model_copy(update={"shopify": shopify})
     generated = _development_secrets(settings.data_dir)
-    return Settings(
-        **{
-            **{f.name: getattr(settings, f.name) for f in setting_fields()},
+    auth = settings.auth.model_copy(
+        update={"jwt_secret": settings.auth.jwt_secret or generated["jwt_secret"]}
+    )
+    return settings.model_copy(
+        update={
             "encryption_keys": settings.encryption_keys or (generated["encryption_key"],),
-            "jwt_secret": settings.jwt_secret or generated["jwt_secret"],
+            "auth": auth,
+            "shopify": shopify,
         }
     )
 
@@ -439,7 +544,8 @@ def _development_secrets(data_dir: Path) -> dict[str, str]:
 
     path = data_dir / "dev-secrets.json"
     if path.is_file():
-        return json.loads(path.read_text())
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
     data_dir.mkdir(parents=True, exist_ok=True)
     created = {
         "encryption_key": Fernet.generate_key().decode(),
@@ -452,5 +558,19 @@ def _development_secrets(data_dir: Path) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The process-wide settings, read once; only entry points call this."""
     return load_settings()
+
+
+def _write_docs() -> None:
+    """Regenerate `.env.example` and the README's settings table from the declarations."""
+    (PROJECT_ROOT / ".env.example").write_text(env_example())
+    readme = PROJECT_ROOT / "README.md"
+    text = readme.read_text()
+    before, _, rest = text.partition(README_BEGIN)
+    _, _, after = rest.partition(README_END)
+    readme.write_text(before + readme_table() + after)
+
+
+if __name__ == "__main__":
+    _write_docs()

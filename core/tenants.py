@@ -17,6 +17,7 @@ from psycopg.rows import class_row
 
 from core import crypto
 from core.audit import record as audit
+from core.settings import Settings
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 ROLES = ("owner", "analyst", "viewer")
@@ -78,6 +79,7 @@ def create(
     shop_domain: str,
     access_token: str,
     webhook_secret: str | None = None,
+    settings: Settings,
     owner_id: uuid.UUID | None = None,
     actor: str = "system",
 ) -> Tenant:
@@ -89,7 +91,7 @@ def create(
         raise TenantError("Shopify access token must not be empty")
     domain = validate_shop_domain(shop_domain)
     tenant_id = uuid.uuid4()
-    secret = crypto.encrypt(webhook_secret) if webhook_secret else None
+    secret = crypto.encrypt(webhook_secret, settings) if webhook_secret else None
     try:
         with conn.transaction(), conn.cursor(row_factory=class_row(Tenant)) as cur:
             cur.execute(
@@ -101,7 +103,7 @@ def create(
                     name,
                     domain,
                     raw_schema_name(tenant_id),
-                    crypto.encrypt(access_token.strip()),
+                    crypto.encrypt(access_token.strip(), settings),
                     secret,
                     owner_id,
                 ),
@@ -158,7 +160,7 @@ def list_all(conn: psycopg.Connection, *, member: uuid.UUID | None = None) -> li
         return cur.fetchall()
 
 
-def credentials(conn: psycopg.Connection, tenant_id: uuid.UUID) -> Credentials:
+def credentials(conn: psycopg.Connection, tenant_id: uuid.UUID, settings: Settings) -> Credentials:
     """Decrypt the store's secrets for immediate use."""
     row = conn.execute(
         "select access_token_encrypted, webhook_secret_encrypted from app.tenants where id = %s",
@@ -167,7 +169,9 @@ def credentials(conn: psycopg.Connection, tenant_id: uuid.UUID) -> Credentials:
     if row is None:
         raise TenantNotFound(f"no tenant with id {tenant_id}")
     token, secret = row
-    return Credentials(crypto.decrypt(token), crypto.decrypt(secret) if secret else None)
+    return Credentials(
+        crypto.decrypt(token, settings), crypto.decrypt(secret, settings) if secret else None
+    )
 
 
 def user_id_by_email(conn: psycopg.Connection, email: str) -> uuid.UUID:
@@ -176,4 +180,5 @@ def user_id_by_email(conn: psycopg.Connection, email: str) -> uuid.UUID:
     ).fetchone()
     if row is None:
         raise TenantError(f"no user with email {email.strip().lower()}")
-    return row[0]
+    user_id: uuid.UUID = row[0]
+    return user_id

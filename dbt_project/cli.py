@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from core import db, tenants
+from core.settings import get_settings
 from dbt_project import runner
 
 
@@ -24,16 +25,21 @@ from dbt_project import runner
 def transform(tenant_id: uuid.UUID | None, full_refresh: bool) -> None:
     """dbt build of one tenant's marts, or of every tenant (in batches) when no id is given."""
     started = time.monotonic()
+    settings = get_settings()
     if tenant_id is not None:
-        with db.transaction() as conn:
+        with db.connect(settings) as conn:
             tenant = tenants.get(conn, tenant_id)
         try:
-            results = [runner.build_tenant(tenant.id, tenant.raw_schema, full_refresh=full_refresh)]
+            results = [
+                runner.build_tenant(
+                    settings, tenant.id, tenant.raw_schema, full_refresh=full_refresh
+                )
+            ]
         except runner.TransformError as exc:
             raise click.ClickException(str(exc)) from exc
     else:
         results = []
-        for result in runner.build_all(full_refresh=full_refresh):
+        for result in runner.build_all(settings, full_refresh=full_refresh):
             click.echo(f"{result.tenant_id}: {'ok' if result.success else 'FAILED'}")
             results.append(result)
     failed = [r for r in results if not r.success]
@@ -71,12 +77,14 @@ def export(tenant_id: uuid.UUID, out: Path | None, fmt: str, force: bool) -> Non
     out = out or Path(f"xeno-{tenant_id}" + (".duckdb" if fmt == "duckdb" else ""))
     if fmt == "duckdb" and out.exists() and not force:
         raise click.ClickException(f"{out} exists; give --force to replace it")
-    with db.transaction() as conn:
+    settings = get_settings()
+    with db.connect(settings) as conn:
         tenants.get(conn, tenant_id)
     try:
         result = export_tenant(
             tenant_id,
             out,
+            url=db.resolve_database_url(settings),
             fmt="parquet" if fmt == "parquet" else "duckdb",
             progress=lambda mart, rows: click.echo(f"{mart}: {rows} rows"),
         )
@@ -101,7 +109,7 @@ def docs_generate() -> None:
 
     started = time.monotonic()
     try:
-        path = docs.generate()
+        path = docs.generate(get_settings())
     except runner.TransformError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"model docs written to {path} in {time.monotonic() - started:.1f}s")
@@ -117,16 +125,17 @@ def docs_serve(host: str, port: int) -> None:
 
     from dbt_project import docs
 
-    path = docs.docs_file()
+    settings = get_settings()
+    path = docs.docs_file(settings.data_dir)
     if not path.exists():
         click.echo("generating the model docs first")
-        path = docs.generate()
+        path = docs.generate(settings)
 
     class Handler(SimpleHTTPRequestHandler):
         """Only the site's one file, at `/`."""
 
         def do_GET(self) -> None:
-            self.path = "/" + docs.STATIC_FILE
+            self.path = "/" + path.name
             super().do_GET()
 
     handler = functools.partial(Handler, directory=str(path.parent))

@@ -12,19 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import db
+from core.settings import Settings
 from dbt_project import runner
 from dbt_project.layout import docs_dir, docs_file
 
 
-def generate(url: str | None = None) -> Path:
+def generate(settings: Settings) -> Path:
     """Generate the site against the warehouse (dbt reads the catalog from it)."""
-    url = url or db.resolve_database_url()
-    runner.ensure_marts(url)
+    runner.ensure_marts(settings)
     # An empty batch: docs describe the models, not any tenant's slice.
     args = ["docs", "generate", "--static", "--vars", runner.batch_vars([])]
-    result = runner.invoke(args, url=url, work_dir=docs_dir())
+    url = db.resolve_database_url(settings)
+    result = runner.invoke(args, url=url, work_dir=docs_dir(settings.data_dir))
     if not result.success:
         raise runner.TransformError(
             "dbt docs generate failed: " + "; ".join(runner.failures(result))
         )
-    return docs_file()
+    return docs_file(settings.data_dir)

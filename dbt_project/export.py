@@ -29,7 +29,6 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from core import db
 from dbt_project.layout import MART_MODELS, PROJECT_DIR, marts_schema
 
 Format = Literal["duckdb", "parquet"]
@@ -235,8 +234,8 @@ def export_tenant(
     tenant_id: uuid.UUID,
     out: Path,
     *,
+    url: str,
     fmt: Format = "duckdb",
-    url: str | None = None,
     role: str | None = None,
     statement_timeout_ms: int = 0,
     batch_rows: int = BATCH_ROWS,
@@ -245,12 +244,12 @@ def export_tenant(
     """Write every mart of one tenant to `out` (a .duckdb file, or a folder of Parquet
     files), one table per mart under its own name, plus a `README` table.
 
+    `url`: the login to read as (the CLI's is the warehouse's, the API's its own);
     `role`: act as that role with the tenant selected (`app.tenant_id`), so row-level
     security, not this code, decides which rows leave (the API passes `xeno_api`).
     The file appears only when complete (written beside it, then renamed).
     """
     started = time.monotonic()
-    url = url or db.resolve_database_url()
     schema = marts_schema()
     docs = mart_docs()
     out = Path(out)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.settings import get_settings
-
 PROJECT_DIR = Path(__file__).resolve().parent
 PROFILES_DIR = PROJECT_DIR.parent
 MART_MODELS = tuple(sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").glob("*.sql")))
@@ -22,11 +20,11 @@ def marts_schema() -> str:
     return os.environ.get("XENO_MARTS_SCHEMA", "marts")
 
 
-def docs_dir(data_dir: Path | None = None) -> Path:
+def docs_dir(data_dir: Path) -> Path:
     """dbt's folder for the model docs build (under DATA_DIR)."""
-    return (data_dir or get_settings().data_dir) / "dbt" / "docs"
+    return data_dir / "dbt" / "docs"
 
 
-def docs_file(data_dir: Path | None = None) -> Path:
+def docs_file(data_dir: Path) -> Path:
     """The generated model docs site, one HTML file (it exists once generated)."""
     return docs_dir(data_dir) / "target" / "static_index.html"

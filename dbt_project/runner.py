@@ -2,9 +2,8 @@
 
 One build serves a batch of tenants: the var `tenants` ((tenant id, raw schema) pairs)
 selects their raw data and their slices of the shared marts; a batch of one is the
-single-tenant build. The connection comes from `core.db.resolve_database_url()`
-(exported as the XENO_DB_* variables that `profiles.yml` reads), so dbt, dlt and the API
-always agree on the database.
+single-tenant build. The database is the settings' (`core.db`: exported as the XENO_DB_*
+variables that `profiles.yml` reads), so dbt, dlt and the API always agree on it.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from psycopg import sql
 
 from core import db, tenants
-from core.settings import get_settings
+from core.settings import Settings
 from dbt_project import layout
 from dbt_project.layout import MART_MODELS, PROFILES_DIR, PROJECT_DIR
 
@@ -115,14 +114,14 @@ def invoke(args: Sequence[str], *, url: str, work_dir: Path) -> dbtRunnerResult:
         return dbtRunner().invoke(command)
 
 
-def _work_dir(batch: Batch) -> Path:
+def _work_dir(settings: Settings, batch: Batch) -> Path:
     """dbt target folder of a build: per tenant for a single tenant (partial parsing survives
     between its builds: dbt re-parses whenever --vars change), per tenant set otherwise."""
     if len(batch) <= 1:
         tenant_id = batch[0][0] if batch else NO_TENANT
-        return get_settings().data_dir / "dbt" / tenant_id.hex
+        return settings.data_dir / "dbt" / tenant_id.hex
     key = hashlib.sha256(",".join(sorted(str(t) for t, _ in batch)).encode()).hexdigest()
-    return get_settings().data_dir / "dbt" / "batches" / key[:16]
+    return settings.data_dir / "dbt" / "batches" / key[:16]
 
 
 def batch_vars(tenants: Batch, full_refresh: bool = False) -> str:
@@ -154,10 +153,10 @@ def failures(result: dbtRunnerResult) -> list[str]:
     return failed or ([] if result.success else ["dbt: build failed"])
 
 
-def missing_marts(url: str) -> list[str]:
+def missing_marts(settings: Settings) -> list[str]:
     """Mart tables that do not exist yet."""
-    schema = dbt_env(url)["XENO_MARTS_SCHEMA"]
-    with psycopg.connect(url) as conn:
+    schema = layout.marts_schema()
+    with db.connect(settings) as conn:
         rows = conn.execute(
             "select table_name from information_schema.tables where table_schema = %s",
             (schema,),
@@ -166,15 +165,15 @@ def missing_marts(url: str) -> list[str]:
     return [name for name in MART_MODELS if name not in existing]
 
 
-def tenants_without_marts(url: str, batch: Batch) -> list[uuid.UUID]:
+def tenants_without_marts(settings: Settings, batch: Batch) -> list[uuid.UUID]:
     """The batch's tenants with no orders in the marts yet (all of them before the marts
     exist): their next build reads their raw data whole (macros/batch.sql
     tenants_built_whole)."""
-    table = sql.Identifier(dbt_env(url)["XENO_MARTS_SCHEMA"], "fct_orders")
+    table = sql.Identifier(layout.marts_schema(), "fct_orders")
     tenant_ids = [tenant_id for tenant_id, _ in batch]
-    with psycopg.connect(url) as conn:
-        (exists,) = conn.execute("select to_regclass(%s)", (table.as_string(conn),)).fetchone()
-        if exists is None:
+    with db.connect(settings) as conn:
+        row = conn.execute("select to_regclass(%s)", (table.as_string(conn),)).fetchone()
+        if row is None or row[0] is None:
             return tenant_ids
         query = sql.SQL(
             "select batch.id from unnest(%s::uuid[]) with ordinality as batch(id, n) "
@@ -183,7 +182,7 @@ def tenants_without_marts(url: str, batch: Batch) -> list[uuid.UUID]:
         return [tenant_id for (tenant_id,) in conn.execute(query, (tenant_ids,))]
 
 
-def ensure_marts(url: str) -> None:
+def ensure_marts(settings: Settings) -> None:
     """Create missing mart tables, empty, exactly once even with concurrent builds.
 
     Two builds must never both try to create a shared table; so the first creation is a
@@ -191,14 +190,18 @@ def ensure_marts(url: str) -> None:
     relation, so the tables come out empty with their indexes), serialised by an
     advisory lock.
     """
-    if not missing_marts(url):
+    if not missing_marts(settings):
         return
-    with psycopg.connect(url, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (MARTS_LOCK_KEY,))
         try:
-            if missing := missing_marts(url):
+            if missing := missing_marts(settings):
                 log.info("creating mart tables: %s", ", ".join(missing))
-                result = invoke(["run", "--vars", batch_vars([])], url=url, work_dir=_work_dir([]))
+                result = invoke(
+                    ["run", "--vars", batch_vars([])],
+                    url=db.resolve_database_url(settings),
+                    work_dir=_work_dir(settings, []),
+                )
                 if not result.success:
                     reasons = "; ".join(failures(result))
                     raise TransformError(f"creating the marts failed: {reasons}")
@@ -207,12 +210,12 @@ def ensure_marts(url: str) -> None:
 
 
 def build_tenants(
+    settings: Settings,
     batch: Batch,
     *,
     full_refresh: bool = False,
     command: str = "build",
     extra_args: Sequence[str] = (),
-    url: str | None = None,
 ) -> list[BuildResult]:
     """Build (run and test) the slices of every mart of a batch of tenants in one dbt run.
 
@@ -222,9 +225,9 @@ def build_tenants(
     tenant's own failing nodes. Slices are replaced per tenant, so the rebuild of a
     half is idempotent.
     """
-    url = url or db.resolve_database_url()
+    url = db.resolve_database_url(settings)
     started = time.monotonic()
-    ensure_marts(url)
+    ensure_marts(settings)
 
     def run(part: Batch) -> dbtRunnerResult:
         args = [command, "--vars", batch_vars(part, full_refresh)]
@@ -233,7 +236,7 @@ def build_tenants(
             # Nothing reads the JSON artifacts of a build (results come back in memory);
             # writing the manifest took half a second of every build.
             args += ["--exclude-resource-type", "unit_test", "--no-write-json"]
-            if not full_refresh and not tenants_without_marts(url, part):
+            if not full_refresh and not tenants_without_marts(settings, part):
                 # Raw-contract tests read tenants built whole only (dbt_project.yml):
                 # here none, so they would cost a query each and read nothing.
                 args += ["--exclude", "tag:raw_contract"]
@@ -243,20 +246,20 @@ def build_tenants(
         throwaway = len(part) > 1
         if throwaway:
             args += ["--log-level-file", "none"]
-        work_dir = _work_dir(part)
+        work_dir = _work_dir(settings, part)
         try:
             return invoke([*args, *extra_args], url=url, work_dir=work_dir)
         finally:
             if throwaway:
                 shutil.rmtree(work_dir, ignore_errors=True)
 
-    return _build_halving(list(batch), run, url, started)
+    return _build_halving(settings, list(batch), run, started)
 
 
 def _build_halving(
+    settings: Settings,
     batch: list[tuple[uuid.UUID, str]],
     run: Callable[[Batch], dbtRunnerResult],
-    url: str,
     started: float,
 ) -> list[BuildResult]:
     """One dbt run of `batch`; on failure, each half again (see build_tenants)."""
@@ -264,41 +267,41 @@ def _build_halving(
         return []
     result = run(batch)
     if result.success:
-        record_builds(url, [tenant_id for tenant_id, _ in batch])
+        record_builds(settings, [tenant_id for tenant_id, _ in batch])
     if result.success or len(batch) == 1:
         seconds = time.monotonic() - started
         reasons = [] if result.success else failures(result)
         return [BuildResult(t, result.success, seconds, reasons) for t, _ in batch]
     log.warning("build of %d tenants failed; building each half on its own", len(batch))
     half = len(batch) // 2
-    return _build_halving(batch[:half], run, url, started) + _build_halving(
-        batch[half:], run, url, started
+    return _build_halving(settings, batch[:half], run, started) + _build_halving(
+        settings, batch[half:], run, started
     )
 
 
 def build_tenant(
+    settings: Settings,
     tenant_id: uuid.UUID,
     raw_schema: str,
     *,
     full_refresh: bool = False,
     command: str = "build",
     extra_args: Sequence[str] = (),
-    url: str | None = None,
 ) -> BuildResult:
     """Build (run and test) one tenant's slice of every mart: a batch of one."""
     (result,) = build_tenants(
+        settings,
         [(tenant_id, raw_schema)],
         full_refresh=full_refresh,
         command=command,
         extra_args=extra_args,
-        url=url,
     )
     return result
 
 
-def record_builds(url: str, tenant_ids: Sequence[uuid.UUID]) -> None:
+def record_builds(settings: Settings, tenant_ids: Sequence[uuid.UUID]) -> None:
     """Note when the tenants' marts last changed: the API's dashboard cache keys on it."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         conn.execute(
             "insert into app.mart_builds (tenant_id) "
             "select id from app.tenants where id = any(%s) "
@@ -307,19 +310,16 @@ def record_builds(url: str, tenant_ids: Sequence[uuid.UUID]) -> None:
         )
 
 
-def build_all(
-    *, full_refresh: bool = False, url: str | None = None, batch_size: int | None = None
-) -> Iterator[BuildResult]:
+def build_all(settings: Settings, *, full_refresh: bool = False) -> Iterator[BuildResult]:
     """Build every tenant of the registry, TRANSFORM_BATCH_SIZE tenants per dbt run; a
     failed tenant does not stop the others."""
-    url = url or db.resolve_database_url()
-    size = batch_size or get_settings().transform_batch_size
-    with db.transaction() as conn:
+    size = settings.transforms.batch_size
+    with db.connect(settings) as conn:
         registry = [(tenant.id, tenant.raw_schema) for tenant in tenants.list_all(conn)]
     for first in range(0, len(registry), size):
         batch = registry[first : first + size]
         try:
-            yield from build_tenants(batch, full_refresh=full_refresh, url=url)
+            yield from build_tenants(settings, batch, full_refresh=full_refresh)
         except Exception as exc:  # reported per tenant; the other batches still run
             log.exception("transform of %d tenants failed", len(batch))
             for tenant_id, _ in batch:

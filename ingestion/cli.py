@@ -14,6 +14,7 @@ from typing import TextIO
 import click
 
 from core import db, tenants
+from core.settings import get_settings
 from ingestion.progress import ProgressEvent
 from ingestion.runs import RunConflict, SyncRun, list_runs
 
@@ -30,16 +31,17 @@ def tenant_add(
     """Connect a store: check its token (GET shop.json), save it encrypted, print the id."""
     from ingestion.client import ShopifyAuthError, ShopifyError, fetch_shop
 
+    settings = get_settings()
     domain = tenants.validate_shop_domain(shop)
     try:
-        info = fetch_shop(domain, token)
+        info = fetch_shop(domain, token, settings)
     except ShopifyAuthError as exc:
         raise click.ClickException(
             f"Shopify rejected the access token for {domain}; nothing was saved"
         ) from exc
     except ShopifyError as exc:
         raise click.ClickException(f"could not check {domain}: {exc}; nothing was saved") from exc
-    with db.transaction() as conn:
+    with db.connect(settings) as conn:
         owner_id = tenants.user_id_by_email(conn, owner) if owner else None
         tenant = tenants.create(
             conn,
@@ -47,6 +49,7 @@ def tenant_add(
             shop_domain=domain,
             access_token=token,
             webhook_secret=webhook_secret,
+            settings=settings,
             owner_id=owner_id,
             actor="cli",
         )
@@ -104,7 +107,9 @@ def sync(tenant_id: uuid.UUID, full_refresh: bool) -> None:
 
     printer = ProgressPrinter(sys.stderr)
     try:
-        run = run_sync(tenant_id, full_refresh=full_refresh, trigger="cli", progress=printer)
+        run = run_sync(
+            tenant_id, get_settings(), full_refresh=full_refresh, trigger="cli", progress=printer
+        )
     except (SyncError, RunConflict) as exc:
         printer.close()
         raise click.ClickException(str(exc)) from exc
@@ -117,7 +122,7 @@ def sync(tenant_id: uuid.UUID, full_refresh: bool) -> None:
 @click.option("--limit", default=10, show_default=True, help="How many recent runs.")
 def sync_runs(tenant_id: uuid.UUID, limit: int) -> None:
     """Recent syncs of a tenant: id, trigger, status, start, duration, rows, error."""
-    with db.transaction() as conn:
+    with db.connect(get_settings()) as conn:
         tenants.get(conn, tenant_id)
         rows = list_runs(conn, tenant_id, limit=limit)
     for run in rows:

@@ -20,7 +20,7 @@ import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.tenants import validate_shop_domain
 from ingestion.pacing import CALL_LIMIT_HEADER, LeakyBucketPacer
 
@@ -45,14 +45,13 @@ class ShopifyAuthError(ShopifyError):
     """The store rejected the access token (401/403): retrying cannot help."""
 
 
-def store_api_url(shop_domain: str, settings: Settings | None = None) -> str:
+def store_api_url(shop_domain: str, settings: Settings) -> str:
     """The Admin API base URL of a store: the configured endpoint, never user input.
 
     Only a validated `*.myshopify.com` domain is substituted into the template.
     """
-    settings = settings or get_settings()
-    base = settings.shopify_endpoint.format(shop=validate_shop_domain(shop_domain))
-    return f"{base}/admin/api/{settings.shopify_api_version}"
+    base = settings.shopify.endpoint_template.format(shop=validate_shop_domain(shop_domain))
+    return f"{base}/admin/api/{settings.shopify.api_version}"
 
 
 def _describe(request: requests.PreparedRequest) -> str:
@@ -165,22 +164,22 @@ class ShopifyClient(RESTClient):
         return int(self.get_json(path, params)["count"])
 
 
-def connect(shop_domain: str, access_token: str, settings: Settings | None = None) -> ShopifyClient:
+def connect(shop_domain: str, access_token: str, settings: Settings) -> ShopifyClient:
     """A client for one store, configured from settings."""
-    settings = settings or get_settings()
-    pacer = LeakyBucketPacer(settings.shopify_leak_rate)
+    pacer = LeakyBucketPacer(settings.shopify.leak_rate)
     session = ShopifySession(
         access_token,
         pacer,
-        max_retries=settings.shopify_max_retries,
-        backoff_seconds=settings.shopify_retry_backoff_ms / 1000,
-        timeout_seconds=settings.shopify_timeout_seconds,
+        max_retries=settings.shopify.max_retries,
+        backoff_seconds=settings.shopify.retry_backoff_ms / 1000,
+        timeout_seconds=settings.shopify.timeout_seconds,
     )
     return ShopifyClient(store_api_url(shop_domain, settings), session)
 
 
-def fetch_shop(shop_domain: str, access_token: str, settings: Settings | None = None) -> dict:
+def fetch_shop(shop_domain: str, access_token: str, settings: Settings) -> dict[str, Any]:
     """GET shop.json: proves the token works for that store (ShopifyAuthError if not)."""
     client = connect(shop_domain, access_token, settings)
     with client.session:
-        return client.get_json("shop.json")["shop"]
+        shop: dict[str, Any] = client.get_json("shop.json")["shop"]
+    return shop

@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import quote
 
 import dlt
+from dlt.common.typing import TLoaderFileFormat
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.tenants import Tenant
 from ingestion.source import CURSOR, SOURCE_NAME
 
@@ -35,7 +36,7 @@ dlt.config["data_writer.buffer_max_items"] = 1000
 # load (CLI, API worker and Dagster runs alike); real problems still surface as errors.
 dlt.config["runtime.log_level"] = "ERROR"
 # PostgreSQL COPY from CSV loads faster than INSERT VALUES and is cheaper to write.
-LOADER_FILE_FORMAT = "csv"
+LOADER_FILE_FORMAT: TLoaderFileFormat = "csv"
 
 
 def pipelines_dir(settings: Settings) -> Path:
@@ -60,9 +61,8 @@ def destination_url(conninfo: str) -> str:
     return f"postgresql://{user}:{password}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
 
 
-def tenant_pipeline(tenant: Tenant, settings: Settings | None = None) -> dlt.Pipeline:
+def tenant_pipeline(tenant: Tenant, settings: Settings) -> dlt.Pipeline:
     """The tenant's pipeline, loading into its raw schema in the warehouse."""
-    settings = settings or get_settings()
     return dlt.pipeline(
         pipeline_name=pipeline_name(tenant),
         pipelines_dir=str(pipelines_dir(settings)),

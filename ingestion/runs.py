@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import psycopg
@@ -38,12 +38,15 @@ class RunConflict(RuntimeError):
     """A run cannot start or be queued now; the message says why."""
 
 
+RunStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
 class SyncRun(msgspec.Struct, frozen=True):
     id: uuid.UUID
     tenant_id: uuid.UUID
     trigger: str
     full_refresh: bool
-    status: str
+    status: RunStatus
     requested_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

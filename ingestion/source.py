@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import dlt
+from dlt.common.schema.typing import TSimpleRegex
 from dlt.sources import DltResource
 
-from ingestion.client import PAGE_SIZE, ShopifyClient
+from ingestion.client import PAGE_SIZE
 
 SOURCE_NAME = "shopify"
 CURSOR = "updated_at"
@@ -34,9 +35,20 @@ MONEY_COLUMNS = (
     "|current_total_price|current_subtotal_price|current_total_tax|current_total_discounts"
     "|current_total_duties"
 )
-MONEY_TYPE_HINT = f"re:(^|__)({MONEY_COLUMNS})$"
+MONEY_TYPE_HINT = TSimpleRegex(f"re:(^|__)({MONEY_COLUMNS})$")
 
 OnPage = Callable[[str, int], None]
+
+
+class StoreReader(Protocol):
+    """What the source reads records through: a store (`ingestion.client.ShopifyClient`)
+    or stored webhook payloads (`ingestion.webhooks.PayloadClient`)."""
+
+    def paginate(
+        self, path: str, *, params: dict[str, Any] | None = ..., data_selector: str | None = ...
+    ) -> Iterator[list[Any]]: ...
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def _with_parsed_cursor(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def list_resource(
-    client: ShopifyClient,
+    client: StoreReader,
     endpoint: Endpoint,
     *,
     lookback_seconds: int,
@@ -110,7 +122,7 @@ def list_resource(
     return records
 
 
-def shop_resource(client: ShopifyClient, on_page: OnPage | None = None) -> DltResource:
+def shop_resource(client: StoreReader, on_page: OnPage | None = None) -> DltResource:
     """The store itself: currency, IANA time zone, plan; one row, replaced each sync."""
 
     @dlt.resource(name="shop", primary_key="id", write_disposition="merge")
@@ -125,7 +137,7 @@ def shop_resource(client: ShopifyClient, on_page: OnPage | None = None) -> DltRe
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=MAX_TABLE_NESTING)
 def shopify_source(
-    client: ShopifyClient,
+    client: StoreReader,
     lookback_seconds: int,
     updated_before: Mapping[str, datetime] | None = None,
     on_page: OnPage | None = None,

@@ -10,6 +10,7 @@ full dlt extract -> normalize -> load, so its cursors commit with its data.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +22,8 @@ import psycopg
 from dlt.extract.exceptions import ResourceExtractionError
 from psycopg import sql
 
-from core import locks, tenants
-from core.db import resolve_database_url
-from core.settings import Settings, get_settings
+from core import db, locks, tenants
+from core.settings import Settings
 from ingestion import runs
 from ingestion.client import ShopifyClient, ShopifyError, connect
 from ingestion.pipeline import LOADER_FILE_FORMAT, last_cursor, tenant_pipeline
@@ -59,12 +59,12 @@ class Step:
 
 def run_sync(
     tenant_id: uuid.UUID,
+    settings: Settings,
     *,
     full_refresh: bool = False,
     trigger: str = "cli",
     run_id: uuid.UUID | None = None,
     progress: ProgressCallback | None = None,
-    settings: Settings | None = None,
 ) -> SyncRun:
     """Load the tenant's store into its raw schema and return the finished run.
 
@@ -72,8 +72,7 @@ def run_sync(
     tenant, runs.RunConflict if `run_id` is not a queued run of this tenant, and
     SyncFailed (after recording the failure) if the sync itself fails.
     """
-    settings = settings or get_settings()
-    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         if not locks.try_lock(conn, tenant_id):  # held until this connection closes
             raise SyncBusy(f"a sync of tenant {tenant_id} is already running")
         tenant = tenants.get(conn, tenant_id)
@@ -98,7 +97,7 @@ def _load(
     progress: ProgressCallback | None,
     settings: Settings,
 ) -> None:
-    token = tenants.credentials(conn, tenant.id).access_token
+    token = tenants.credentials(conn, tenant.id, settings).access_token
     client = connect(tenant.shop_domain, token, settings)
     tracker = ProgressTracker(client.pacer, progress)
     pipeline = tenant_pipeline(tenant, settings)
@@ -115,20 +114,20 @@ def _load(
             # A killed sync extracted data it never loaded: load it before moving on, so
             # its committed cursors and its rows arrive together.
             tracker.phase("load")
-            pipeline.normalize(workers=settings.sync_normalize_workers)
+            pipeline.normalize(workers=settings.ingestion.normalize_workers)
             commit()
         pipeline.sync_destination()
         for step in plan(client, pipeline, tracker, settings):
             source = shopify_source(
                 client,
-                lookback_seconds=settings.sync_lookback_seconds,
+                lookback_seconds=settings.ingestion.lookback_seconds,
                 updated_before=step.caps,
                 on_page=tracker.page,
             ).with_resources(*step.resources)
             tracker.phase("extract", step.resources[0] if len(step.resources) == 1 else None)
             pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
             tracker.phase("normalize")
-            pipeline.normalize(workers=settings.sync_normalize_workers)
+            pipeline.normalize(workers=settings.ingestion.normalize_workers)
             tracker.phase("load")
             commit()
 
@@ -147,7 +146,7 @@ def plan(
 ) -> Iterator[Step]:
     """The shop and small resources in one step, then each large resource per window."""
     now = datetime.now(UTC)
-    lag = timedelta(seconds=settings.sync_lookback_seconds)
+    lag = timedelta(seconds=settings.ingestion.lookback_seconds)
     together = ["shop"]
     windowed: list[Step] = []
     for endpoint in ENDPOINTS:
@@ -155,15 +154,15 @@ def plan(
         start = cursor - lag if cursor is not None else None
         total = _count(client, endpoint, start, None)
         tracker.expect(endpoint.resource, total)
-        if total <= settings.sync_window_records:
+        if total <= settings.ingestion.window_records:
             together.append(endpoint.resource)
             continue
         bounds = plan_windows(
-            lambda lo, hi, e=endpoint: _count(client, e, lo, hi),
+            functools.partial(_count, client, endpoint),
             start,
             now,
             total,
-            settings.sync_window_records,
+            settings.ingestion.window_records,
         )
         windowed.extend(
             Step((endpoint.resource,), {endpoint.resource: b} if b else {}) for b in bounds

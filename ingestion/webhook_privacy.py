@@ -20,9 +20,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from core import tenants
+from core import db, tenants
 from core.audit import record as audit
-from core.db import resolve_database_url
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +165,7 @@ def redact_customer(
     return changed
 
 
-def _rows(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any]) -> list[Any]:
+def _rows(conn: psycopg.Connection, query: sql.Composed, params: dict[str, Any]) -> list[Any]:
     return [row[0] for row in conn.execute(query, params).fetchall()]
 
 
@@ -204,7 +203,8 @@ def export_customer(
         (tenant.id, cid, Jsonb(data)),
     ).fetchone()
     assert row is not None
-    return row[0]
+    export_id: uuid.UUID = row[0]
+    return export_id
 
 
 def schedule_deletion(
@@ -213,7 +213,7 @@ def schedule_deletion(
     conn.execute(
         "insert into app.tenant_deletions (tenant_id, reason, due_at) "
         "values (%s, %s, now() + make_interval(hours => %s)) on conflict (tenant_id) do nothing",
-        (tenant.id, reason, settings.tenant_deletion_grace_hours),
+        (tenant.id, reason, settings.webhooks.deletion_grace_hours),
     )
 
 
@@ -234,7 +234,7 @@ def handle(
                 detail = {"rows_redacted": redact_customer(conn, tenant, payload)}
             else:
                 schedule_deletion(conn, tenant, topic, settings)
-                detail = {"grace_hours": settings.tenant_deletion_grace_hours}
+                detail = {"grace_hours": settings.webhooks.deletion_grace_hours}
             customer_id, _, _ = _customer(payload)
             if customer_id is not None:
                 detail["customer_id"] = customer_id
@@ -253,11 +253,10 @@ def due_deletions(conn: psycopg.Connection) -> list[tuple[uuid.UUID, str]]:
     ).fetchall()
 
 
-def purge_due(settings: Settings | None = None) -> list[uuid.UUID]:
+def purge_due(settings: Settings) -> list[uuid.UUID]:
     """Erase every tenant whose scheduled deletion is due; their ids."""
-    settings = settings or get_settings()
     erased = []
-    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         for tenant_id, reason in due_deletions(conn):
             with conn.transaction():
                 audit(conn, actor=ACTOR, tenant_id=tenant_id, action="tenant.erased",
@@ -268,7 +267,8 @@ def purge_due(settings: Settings | None = None) -> list[uuid.UUID]:
 
 
 if __name__ == "__main__":  # `python -m ingestion.webhook_privacy`: erase due tenants now
-    logging.basicConfig(level=get_settings().log_level)
-    done = purge_due()
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    done = purge_due(settings)
     print(f"erased {len(done)} tenant(s): {', '.join(map(str, done)) or '-'}")
     sys.exit(0)

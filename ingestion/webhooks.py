@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +37,8 @@ import dlt
 import psycopg
 from psycopg import sql
 
-from core import locks, tenants
-from core.db import resolve_database_url
-from core.settings import Settings, get_settings
+from core import db, locks, tenants
+from core.settings import Settings
 from ingestion import webhook_privacy as privacy
 from ingestion.pipeline import LOADER_FILE_FORMAT, tenant_pipeline
 from ingestion.source import CURSOR, ENDPOINTS, shopify_source
@@ -106,7 +106,7 @@ class AppliedBatch:
 
 
 @dataclass
-class _Plan:
+class BatchPlan:
     """One batch sorted by what to do with each event."""
 
     upserts: dict[str, dict[int, Event]] = field(default_factory=dict)
@@ -127,6 +127,10 @@ class PayloadClient:
     def paginate(self, path: str, **_: Any) -> Iterator[list[dict[str, Any]]]:
         if self.pages.get(path):
             yield [dict(record) for record in self.pages[path]]
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Webhooks carry list records only: the shop resource is never selected."""
+        raise LookupError(f"webhook payloads hold no {path}")
 
 
 def _updated_at(event: Event) -> datetime:
@@ -174,9 +178,9 @@ def unusable(event: Event) -> str | None:
     return None
 
 
-def plan_batch(events: list[Event]) -> _Plan:
+def plan_batch(events: list[Event]) -> BatchPlan:
     """Classify a batch; of several versions of one record only the newest stays."""
-    plan = _Plan()
+    plan = BatchPlan()
     for event in events:
         reason = unusable(event)
         if reason is not None:
@@ -225,7 +229,7 @@ def _deleted_ids(conn: psycopg.Connection, tenant_id: uuid.UUID, resource: str) 
     return {row[0] for row in rows}
 
 
-def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: _Plan) -> None:
+def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: BatchPlan) -> None:
     """Keep only upserts newer than (or as new as) the raw row, and never deleted ones."""
     for resource, versions in plan.upserts.items():
         gone = set(plan.deletes.get(resource, {})) | _deleted_ids(conn, tenant.id, resource)
@@ -250,7 +254,7 @@ def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: _Plan) ->
             del versions[record_id]
 
 
-def load_upserts(tenant: tenants.Tenant, plan: _Plan, settings: Settings) -> str | None:
+def load_upserts(tenant: tenants.Tenant, plan: BatchPlan, settings: Settings) -> str | None:
     """One dlt run of the tenant's pipeline with the batch's payloads; its load id."""
     pages = {res: [e.payload for e in v.values()] for res, v in plan.upserts.items() if v}
     if not pages:
@@ -263,7 +267,7 @@ def load_upserts(tenant: tenants.Tenant, plan: _Plan, settings: Settings) -> str
 
 
 def flag_deletes(
-    conn: psycopg.Connection, tenant: tenants.Tenant, plan: _Plan, load_id: str
+    conn: psycopg.Connection, tenant: tenants.Tenant, plan: BatchPlan, load_id: str
 ) -> None:
     """Set `_xeno_deleted_at` on deleted records (a delete that arrives before its record
     is recorded all the same: the later create is dropped as deleted)."""
@@ -338,7 +342,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def load_isolating(
-    tenant: tenants.Tenant, plan: _Plan, settings: Settings
+    tenant: tenants.Tenant, plan: BatchPlan, settings: Settings
 ) -> tuple[str | None, dict[int, str]]:
     """Load the plan's upserts; a load that fails is retried as two halves, so a payload
     that breaks the load (a number out of its column's range, ...) fails alone while the
@@ -352,7 +356,7 @@ def load_isolating(
     loads = 0
     while groups:
         group = groups.pop()
-        part = _Plan()
+        part = BatchPlan()
         for resource, record_id, event in group:
             part.upserts.setdefault(resource, {})[record_id] = event
         loads += 1
@@ -396,19 +400,23 @@ def _apply(
             log.warning("webhook event %s (%s) quarantined: %s", event.id, event.topic, exc)
             plan.mark(event, "quarantined", f"unreadable {event.topic} payload: {exc}"[:500])
     _record(conn, plan.outcome)
-    for status, _ in plan.outcome.values():
-        setattr(batch, status, getattr(batch, status) + 1)
+    tally = Counter(status for status, _ in plan.outcome.values())
+    batch.applied += tally.pop("applied", 0)
+    batch.skipped += tally.pop("skipped", 0)
+    batch.unhandled += tally.pop("unhandled", 0)
+    batch.failed += tally.pop("failed", 0)
+    batch.quarantined += tally.pop("quarantined", 0)
+    assert not tally, f"outcomes without a count: {tally}"
     _notify(conn, tenant.id, batch)
     return batch
 
 
 def apply_pending(
-    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+    tenant_id: uuid.UUID, settings: Settings, *, limit: int = BATCH_SIZE
 ) -> AppliedBatch:
     """Apply up to `limit` stored events of one tenant; `busy` if a sync holds its lock."""
-    settings = settings or get_settings()
     with (
-        psycopg.connect(resolve_database_url(settings), autocommit=True) as conn,
+        db.connect(settings, autocommit=True) as conn,
         locks.held(conn, tenant_id) as locked,
     ):
         if not locked:
@@ -431,7 +439,7 @@ class TenantApplied:
 
 
 def apply_all_pending(
-    tenant_id: uuid.UUID, *, settings: Settings | None = None, limit: int = BATCH_SIZE
+    tenant_id: uuid.UUID, settings: Settings, *, limit: int = BATCH_SIZE
 ) -> TenantApplied:
     """Apply every due batch of one tenant; stop at a failed batch or a held lock.
 
@@ -439,7 +447,7 @@ def apply_all_pending(
     """
     changed, events = False, 0
     while True:
-        batch = apply_pending(tenant_id, settings=settings, limit=limit)
+        batch = apply_pending(tenant_id, settings, limit=limit)
         changed = changed or bool(batch.changed) or batch.applied > 0
         events += batch.events
         log.info("webhooks of tenant %s: %s", tenant_id, batch)
@@ -447,10 +455,9 @@ def apply_all_pending(
             return TenantApplied(changed, not batch.failed, batch.busy, events)
 
 
-def tenants_with_due_events(settings: Settings | None = None) -> list[uuid.UUID]:
+def tenants_with_due_events(settings: Settings) -> list[uuid.UUID]:
     """Tenants with stored events due now (pending, or failed and past their backoff)."""
-    settings = settings or get_settings()
-    with psycopg.connect(resolve_database_url(settings), autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         rows = conn.execute(
             "select distinct tenant_id from app.webhook_events "
             "where status in ('pending', 'failed') and next_attempt_at <= now()"

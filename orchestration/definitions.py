@@ -23,9 +23,9 @@ from orchestration.sensors import tenant_partitions
 @definitions
 def defs() -> Definitions:
     settings = get_settings()
-    size = settings.orchestration_batch_size
+    size = settings.orchestration.batch_size
     return Definitions(
-        assets=[shopify_raw_assets(size), marts_assets(size)],
+        assets=[shopify_raw_assets(settings), marts_assets(size)],
         jobs=[TENANT_SYNC_JOB],
         schedules=[daily_sync_schedule(settings)],
         sensors=[tenant_partitions],

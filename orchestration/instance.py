@@ -25,26 +25,26 @@ STORAGE_URL_ENV = "XENO_DAGSTER_STORAGE_URL"
 
 
 def dagster_home(settings: Settings) -> Path:
-    return settings.dagster_home or settings.data_dir / "dagster"
+    return settings.orchestration.dagster_home or settings.data_dir / "dagster"
 
 
 def instance_config(settings: Settings) -> dict[str, Any]:
     """The base dagster.yaml with this deployment's limits and storage."""
     config: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
     runs = config["concurrency"]["runs"]
-    runs["max_concurrent_runs"] = 2 * settings.max_warehouse_runs
+    runs["max_concurrent_runs"] = 2 * settings.orchestration.max_warehouse_runs
     (per_store,) = runs["tag_concurrency_limits"]
-    per_store["limit"] = settings.max_runs_per_store
-    config["concurrency"]["pools"]["default_limit"] = settings.max_warehouse_runs
-    if settings.dagster_database_url:
+    per_store["limit"] = settings.orchestration.max_runs_per_store
+    config["concurrency"]["pools"]["default_limit"] = settings.orchestration.max_warehouse_runs
+    if settings.orchestration.dagster_database_url:
         config["storage"] = {"postgres": {"postgres_url": {"env": STORAGE_URL_ENV}}}
     return config
 
 
 def export_storage_url(settings: Settings) -> None:
     """Put DAGSTER_DATABASE_URL, with the psycopg2 driver named, where dagster.yaml reads it."""
-    if settings.dagster_database_url:
-        _, _, rest = settings.dagster_database_url.partition("://")
+    if settings.orchestration.dagster_database_url:
+        _, _, rest = settings.orchestration.dagster_database_url.partition("://")
         os.environ[STORAGE_URL_ENV] = f"postgresql+psycopg2://{rest}"
 
 

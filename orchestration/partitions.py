@@ -31,7 +31,8 @@ from dagster._core.storage.tags import (
 
 from core.tenants import Tenant
 
-TENANTS = DynamicPartitionsDefinition(name="tenants")
+TENANTS_NAME = "tenants"
+TENANTS = DynamicPartitionsDefinition(name=TENANTS_NAME)
 SHOPIFY_SUFFIX = ".myshopify.com"
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import psycopg
 from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource, DbtProject
 from pydantic import Field
 
 from core import db
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from core.tenants import Tenant
 from dbt_project import runner
 
@@ -64,7 +66,8 @@ def _newest_source() -> float:
 
 
 class Warehouse(ConfigurableResource):
-    """The product's database and data folder, as the CLI and the API resolve them.
+    """The product's database and data folder, as the CLI and the API resolve them: the
+    one door of assets and sensors to the settings and the database.
 
     `database_url` is read from the DATABASE_URL environment variable (never shown in
     the UI); empty, it is resolved at run time exactly as every `xeno` command does
@@ -77,20 +80,27 @@ class Warehouse(ConfigurableResource):
     )
     data_dir: str = Field(description="DATA_DIR: dbt target folders live under it.")
 
-    def url(self) -> str:
-        return self.database_url or db.resolve_database_url()
+    def settings(self) -> Settings:
+        """The run process's settings (read once per process), on this resource's database."""
+        loaded = get_settings()
+        return loaded.on_database(self.database_url) if self.database_url else loaded
 
-    def prepare_dbt(self) -> str:
-        """Create the shared mart tables if missing and point profiles.yml at the database;
-        the URL.
+    @contextmanager
+    def connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        """`core.db.connect` on this warehouse."""
+        with db.connect(self.settings(), autocommit=autocommit) as conn:
+            yield conn
+
+    def prepare_dbt(self) -> None:
+        """Create the shared mart tables if missing and point profiles.yml at the database.
 
         dagster-dbt runs dbt as a subprocess with this process's environment, so the
         XENO_DB_* variables are exported here (the same for every tenant of a process).
         """
-        url = self.url()
-        runner.ensure_marts(url)
+        settings = self.settings()
+        url = db.resolve_database_url(settings)
+        runner.ensure_marts(settings)
         os.environ.update(runner.dbt_env(url))
-        return url
 
     def dbt_target(self, batch: Sequence[Tenant]) -> Path:
         """A dbt target folder per tenant set: dbt re-parses whenever --vars change, so a

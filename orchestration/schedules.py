@@ -14,23 +14,23 @@ from dagster import RunRequest, ScheduleDefinition, ScheduleEvaluationContext, s
 
 from core.settings import Settings
 from orchestration.jobs import TENANT_SYNC_JOB, SyncConfig, sync_run_request
-from orchestration.partitions import TENANTS, batches
+from orchestration.partitions import TENANTS_NAME, batches
 
 
 def daily_sync_schedule(settings: Settings) -> ScheduleDefinition:
     """SYNC_SCHEDULE_CRON in SYNC_SCHEDULE_TIMEZONE (default 02:00 UTC)."""
-    size = settings.orchestration_batch_size
+    size = settings.orchestration.batch_size
 
     @schedule(
         name="daily_sync",
         job=TENANT_SYNC_JOB,
-        cron_schedule=settings.sync_schedule_cron,
-        execution_timezone=settings.sync_schedule_timezone,
+        cron_schedule=settings.orchestration.schedule_cron,
+        execution_timezone=settings.orchestration.schedule_timezone,
         description="Sync and transform every tenant, ORCHESTRATION_BATCH_SIZE tenants per run.",
     )
     def daily_sync(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
         tick = context.scheduled_execution_time.isoformat()
-        tenants = context.instance.get_dynamic_partitions(TENANTS.name)
+        tenants = context.instance.get_dynamic_partitions(TENANTS_NAME)
         for batch in batches(tenants, set(tenants), size):
             yield sync_run_request(
                 batch, SyncConfig(trigger="schedule"), run_key=f"daily:{tick}:{batch[0]}"

@@ -9,9 +9,10 @@ tenants and keys of another form (the bare tenant ids of earlier versions).
 
 from __future__ import annotations
 
-import psycopg
 from dagster import (
+    AddDynamicPartitionsRequest,
     DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -19,8 +20,8 @@ from dagster import (
 )
 
 from core import tenants
-from core.db import resolve_database_url
-from orchestration.partitions import TENANTS, partition_key
+from orchestration.partitions import TENANTS, TENANTS_NAME, partition_key
+from orchestration.resources import Warehouse
 
 
 @sensor(
@@ -31,16 +32,18 @@ from orchestration.partitions import TENANTS, partition_key
     "an erased tenant's partition is removed. Requests no runs: the worker syncs new "
     "tenants, the daily schedule everyone.",
 )
-def tenant_partitions(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+def tenant_partitions(
+    context: SensorEvaluationContext, warehouse: Warehouse
+) -> SensorResult | SkipReason:
     """The registry against the partitions that exist: no cursor, one query each."""
-    with psycopg.connect(resolve_database_url()) as conn:
+    with warehouse.connect() as conn:
         wanted = [partition_key(t) for t in tenants.list_all(conn)]  # oldest first
-    existing = context.instance.get_dynamic_partitions(TENANTS.name)
+    existing = context.instance.get_dynamic_partitions(TENANTS_NAME)
     added = [key for key in wanted if key not in set(existing)]
     removed = sorted(set(existing) - set(wanted))
     if not added and not removed:
         return SkipReason("tenants unchanged")
-    requests = []
+    requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = []
     if removed:
         requests.append(TENANTS.build_delete_request(removed))
     if added:  # appended in the registry's order, so new tenants stay contiguous

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core import db, tenants
+from core.settings import Settings
 from core.tenants import Tenant, TenantNotFound
 from dbt_project import runner
 from ingestion import runs
@@ -41,6 +42,7 @@ class TenantSync:
 
 def sync_tenant(
     tenant_id: uuid.UUID,
+    settings: Settings,
     *,
     trigger: str,
     run_id: uuid.UUID | None = None,
@@ -49,7 +51,9 @@ def sync_tenant(
     """`run_sync` of one tenant, its failures sorted into retryable and final; never raises
     for one tenant's failure, so a batch's other tenants carry on."""
     try:
-        run = run_sync(tenant_id, full_refresh=full_refresh, trigger=trigger, run_id=run_id)
+        run = run_sync(
+            tenant_id, settings, full_refresh=full_refresh, trigger=trigger, run_id=run_id
+        )
     except SyncBusy as exc:
         return TenantSync(tenant_id, error=str(exc), retryable=True, busy=True)
     except (RunConflict, TenantNotFound) as exc:
@@ -64,10 +68,10 @@ def sync_tenant(
     return TenantSync(tenant_id, run)
 
 
-def existing(tenant_ids: Sequence[uuid.UUID]) -> list[Tenant]:
+def existing(settings: Settings, tenant_ids: Sequence[uuid.UUID]) -> list[Tenant]:
     """The tenants of `tenant_ids` that still exist, in the same order."""
     found = []
-    with db.transaction() as conn:
+    with db.connect(settings) as conn:
         for tenant_id in tenant_ids:
             try:
                 found.append(tenants.get(conn, tenant_id))
@@ -76,44 +80,46 @@ def existing(tenant_ids: Sequence[uuid.UUID]) -> list[Tenant]:
     return found
 
 
-def close_failed_builds(failed: Mapping[uuid.UUID, str]) -> None:
+def close_failed_builds(settings: Settings, failed: Mapping[uuid.UUID, str]) -> None:
     """Record failed builds where the retailer looks: on the tenants' loaded syncs."""
     if not failed:
         return
-    with db.transaction() as conn:
+    with db.connect(settings) as conn:
         for tenant_id, reason in failed.items():
             runs.fail_unbuilt(conn, tenant_id, f"transform failed: {reason}")
 
 
-def build(batch: Sequence[Tenant], *, full_refresh: bool = False) -> dict[uuid.UUID, str]:
+def build(
+    settings: Settings, batch: Sequence[Tenant], *, full_refresh: bool = False
+) -> dict[uuid.UUID, str]:
     """One dbt build of the batch's mart slices (split in halves while it fails); the
     tenants that still failed, and why. Built tenants are recorded (app.mart_builds)."""
     if not batch:
         return {}
     try:
         results = runner.build_tenants(
-            [(t.id, t.raw_schema) for t in batch], full_refresh=full_refresh
+            settings, [(t.id, t.raw_schema) for t in batch], full_refresh=full_refresh
         )
         failed = {r.tenant_id: "; ".join(r.failures) for r in results if not r.success}
     except Exception as exc:  # dbt could not run at all: every tenant of the batch failed
         log.exception("build of %d tenant(s) failed", len(batch))
         failed = {t.id: f"{type(exc).__name__}: {exc}" for t in batch}
-    close_failed_builds(failed)
+    close_failed_builds(settings, failed)
     return failed
 
 
-def apply_webhooks(tenant_id: uuid.UUID) -> TenantApplied:
+def apply_webhooks(tenant_id: uuid.UUID, settings: Settings) -> TenantApplied:
     """Apply one tenant's due webhooks to its raw tables; one tenant's failure is its own."""
     try:
-        return apply_all_pending(tenant_id)
+        return apply_all_pending(tenant_id, settings)
     except Exception:  # recorded on the events when it can be; never stops other tenants
         log.exception("webhooks of tenant %s failed", tenant_id)
         return TenantApplied(ok=False)
 
 
-def erase_due() -> list[uuid.UUID]:
+def erase_due(settings: Settings) -> list[uuid.UUID]:
     """Erase every tenant whose scheduled deletion (privacy request, uninstall) is due."""
-    erased = purge_due()
+    erased = purge_due(settings)
     if erased:
         log.info("erased %d tenant(s): %s", len(erased), ", ".join(map(str, erased)))
     return erased

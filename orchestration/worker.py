@@ -22,6 +22,7 @@ in the queue (once: `ingestion.runs.MAX_ATTEMPTS`) and exits within seconds.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 
@@ -45,6 +46,7 @@ from orchestration import work
 
 log = logging.getLogger("xeno.worker")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 # How long a stop waits for lanes to reach a safe point before the process exits anyway.
 STOP_GRACE_SECONDS = 5.0
@@ -157,9 +159,9 @@ class Worker:
     def __post_init__(self) -> None:
         self.builder = Builder(self.stop, self._build)
 
-    @staticmethod
-    def _build(tenant_ids: list[uuid.UUID], full_refresh: bool) -> dict[uuid.UUID, str]:
-        return work.build(work.existing(tenant_ids), full_refresh=full_refresh)
+    def _build(self, tenant_ids: list[uuid.UUID], full_refresh: bool) -> dict[uuid.UUID, str]:
+        batch = work.existing(self.settings, tenant_ids)
+        return work.build(self.settings, batch, full_refresh=full_refresh)
 
     # -- lanes ---------------------------------------------------------------------------
 
@@ -168,7 +170,7 @@ class Worker:
         while not self.stop.is_set():
             run = self._claim(triggers)
             if run is None:
-                self.stop.wait(self.settings.worker_poll_seconds)
+                self.stop.wait(self.settings.worker.poll_seconds)
                 continue
             try:
                 self._sync_then_build(run)
@@ -178,7 +180,7 @@ class Worker:
 
     def _claim(self, triggers: tuple[str, ...]) -> SyncRun | None:
         try:
-            with self._lock, db.transaction() as conn:
+            with self._lock, db.connect(self.settings) as conn:
                 run = runs.claim(conn, triggers, exclude=set(self._syncing))
                 if run is not None:
                     self._syncing[run.tenant_id] = run.id
@@ -192,7 +194,11 @@ class Worker:
         context = {"sync_id": str(run.id), "tenant_id": str(run.tenant_id)}
         log.info("sync starting (%s)", run.trigger, extra=context)
         outcome = work.sync_tenant(
-            run.tenant_id, trigger=run.trigger, run_id=run.id, full_refresh=run.full_refresh
+            run.tenant_id,
+            self.settings,
+            trigger=run.trigger,
+            run_id=run.id,
+            full_refresh=run.full_refresh,
         )
         if outcome.error:
             log.warning("sync not done: %s", outcome.error, extra=context)
@@ -210,19 +216,19 @@ class Worker:
         last_erase = 0.0
         while not self.stop.is_set():
             started = time.monotonic()
-            if started - last_erase >= self.settings.worker_erase_interval_seconds:
-                self._guarded(work.erase_due)
+            if started - last_erase >= self.settings.worker.erase_interval_seconds:
+                self._guarded(work.erase_due, self.settings)
                 self._guarded(self._queue_first_syncs)
                 last_erase = started
             changed = [*self._apply_due(), *self.builder.retry_due()]
             if changed:
                 self.builder.request(changed)
             else:
-                self.stop.wait(self.settings.worker_poll_seconds)
+                self.stop.wait(self.settings.worker.poll_seconds)
 
     def _apply_due(self) -> list[uuid.UUID]:
         """Apply the due events of every tenant not being synced; the tenants changed."""
-        due = self._guarded(tenants_with_due_events) or []
+        due = self._guarded(tenants_with_due_events, self.settings) or []
         with self._lock:
             todo = [t for t in due if t not in self._syncing]  # its sync holds the lock
         with ThreadPoolExecutor(APPLY_THREADS, thread_name_prefix="apply") as pool:
@@ -230,21 +236,21 @@ class Worker:
             return [t for t, changed in zip(todo, applied, strict=True) if changed]
 
     def _apply_unless_stopping(self, tenant_id: uuid.UUID) -> bool:
-        return not self.stop.is_set() and work.apply_webhooks(tenant_id).changed
+        return not self.stop.is_set() and work.apply_webhooks(tenant_id, self.settings).changed
 
     def _queue_first_syncs(self) -> None:
-        if not self.settings.worker_first_syncs:
+        if not self.settings.worker.first_syncs:
             return
-        with db.transaction() as conn:
+        with db.connect(self.settings) as conn:
             queued = runs.queue_first_syncs(conn)
         if queued:
             log.info("queued first syncs of %d new tenant(s)", len(queued))
 
     @staticmethod
-    def _guarded(step: Callable[[], T]) -> T | None:
+    def _guarded(step: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """Run a housekeeping step; a failure is logged and the lane carries on."""
         try:
-            return step()
+            return step(*args, **kwargs)
         except Exception:
             log.exception("%s failed", getattr(step, "__name__", "step"))
             return None
@@ -253,7 +259,7 @@ class Worker:
 
     def recover(self) -> None:
         """Syncs a dead process left `running` go back to the queue (once) or fail."""
-        with db.transaction() as conn:
+        with db.connect(self.settings) as conn:
             requeued = runs.requeue_interrupted(conn)
         self._queue_first_syncs()
         for run in requeued:
@@ -263,9 +269,9 @@ class Worker:
     def start(self) -> None:
         self.recover()
         lanes: list[tuple[str, Callable[[], None]]] = [("builder", self.builder.run)]
-        for n in range(self.settings.worker_sync_threads):
+        for n in range(self.settings.worker.sync_threads):
             triggers = ("api",) if n == 0 else ("first", "api")
-            lanes.append((f"sync-{n}", lambda t=triggers: self.sync_lane(t)))
+            lanes.append((f"sync-{n}", functools.partial(self.sync_lane, triggers)))
         lanes.append(("webhooks", self.webhook_lane))
         for name, target in lanes:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -282,19 +288,19 @@ class Worker:
         with self._lock:
             unfinished = list(self._syncing.values())
         if unfinished:
-            with db.transaction() as conn:
+            with db.connect(self.settings) as conn:
                 runs.interrupt(conn, unfinished)
             log.warning("stopped with %d sync(s) unfinished: queued again", len(unfinished))
 
 
-def run_worker(settings: Settings | None = None) -> None:
+def run_worker(settings: Settings) -> None:
     """Run the worker until SIGINT/SIGTERM; then exit within STOP_GRACE_SECONDS.
 
     Threads busy in dlt or dbt cannot be interrupted, so after the grace period the
     process exits at once: the database releases the tenant locks with its sessions, and
     the runs it was executing were put back in the queue first.
     """
-    worker = Worker(settings or get_settings())
+    worker = Worker(settings)
     stopping = threading.Event()
 
     def on_signal(signum: int, _: FrameType | None) -> None:

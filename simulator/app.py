@@ -88,6 +88,7 @@ class SimulatorApp:
             return
         parts = scope["path"].strip("/").split("/")
         try:
+            response: Response | None
             if parts[0] == "_sim":
                 response = await self._control(scope, receive, parts[1:])
             else:
@@ -273,10 +274,10 @@ class SimulatorApp:
             if method == "POST":
                 try:
                     spec = msgspec.json.decode(await _raw(receive) or b"{}", type=ShopSpec)
-                    shop = self.add_shop(spec)
+                    added = self.add_shop(spec)
                 except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
                     raise ApiError(422, str(exc)) from None
-                return Response(201, shop.info(base))
+                return Response(201, added.info(base))
         shop = self.shops.get(parts[0]) if parts else None
         if shop is None:
             raise ApiError(404, "Not Found")

@@ -137,7 +137,9 @@ class ShopProfile:
         )
         self.catalog = [self.product_core(p) for p in range(self.n_products)]
         self.customer_created = array("q")  # set by skeletons(); needed to pick buyers
-        self.snapshots: dict[int, dict] = {}  # bounded cache of nested customer objects
+        self.snapshots: dict[
+            int, tuple[dict, dict | None]
+        ] = {}  # bounded cache of nested customer objects
         self.mset = lru_cache(maxsize=16384)(self._mset)
         self.fmt = lru_cache(maxsize=65536)(self._fmt)
         self.zero = self.fmt(0)

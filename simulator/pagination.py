@@ -175,7 +175,7 @@ def scan(table: Table, q: Query, start: int, stop: int, step: int, want: int) ->
         else:
             candidates = sorted((i for i in wanted if stop < i <= start), reverse=True)
     else:
-        candidates = range(start, stop, step)
+        candidates = list(range(start, stop, step))
     out: list[int] = []
     for i in candidates:
         if flags[i] & mask == expect and umin <= updated[i] <= umax:

@@ -57,7 +57,6 @@ def database_url(make_database, tmp_path_factory) -> Iterator[str]:
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
     yield url
-    db.close_pool()
     if previous is None:
         os.environ.pop("DATABASE_URL", None)
     else:

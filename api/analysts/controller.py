@@ -9,6 +9,7 @@ import uuid
 
 from litestar import Controller, Request, delete, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import File
@@ -24,7 +25,7 @@ from dbt_project import layout
 
 Service = NamedDependency[AnalystService]
 
-AuthedRequest = Request[Principal, object, object]
+AuthedRequest = Request[Principal, object, State]
 IN_PATH = {"tenant": "path"}
 
 

@@ -87,7 +87,7 @@ class AnalystService:
                 path,
                 url=self.db.url,
                 role=API_ROLE,
-                statement_timeout_ms=self.settings.analyst_statement_timeout_ms,
+                statement_timeout_ms=self.settings.analysts.statement_timeout_ms,
             )
             return sum(result.rows.values())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -65,7 +66,7 @@ class AuthController(Controller):
     async def logout(
         self,
         data: LogoutRequest,
-        request: Request[Principal, object, object],
+        request: Request[Principal, object, State],
         auth_service: Service,
     ) -> None:
         """End the session the refresh token belongs to (access tokens expire on their own)."""

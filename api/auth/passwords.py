@@ -34,6 +34,7 @@ async def verify_password(password: str, stored_hash: str | None) -> tuple[bool,
         if stored_hash is None:
             CONTEXT.verify(password, _DUMMY_HASH)
             return False, None
-        return CONTEXT.verify_and_update(password, stored_hash)
+        matches, replacement = CONTEXT.verify_and_update(password, stored_hash)
+        return bool(matches), replacement
 
     return await anyio.to_thread.run_sync(verify)

@@ -28,3 +28,10 @@ class Principal(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     email: str
     tenant: TenantAccess | None = None
+
+    @property
+    def scope(self) -> TenantAccess:
+        """The request's tenant, on routes whose guard requires one (`member` and up)."""
+        if self.tenant is None:
+            raise LookupError("this route names no tenant; it must be guarded by `member`")
+        return self.tenant

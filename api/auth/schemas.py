@@ -15,30 +15,30 @@ Password = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
-class RegisterRequest(Request):
+class RegisterRequest(Request, frozen=True):
     email: Email
     password: NewPassword
 
 
-class LoginRequest(Request):
+class LoginRequest(Request, frozen=True):
     email: Email
     password: Password
 
 
-class RefreshRequest(Request):
+class RefreshRequest(Request, frozen=True):
     refresh_token: RefreshToken
 
 
-class LogoutRequest(Request):
+class LogoutRequest(Request, frozen=True):
     refresh_token: RefreshToken
 
 
-class UserOut(Response):
+class UserOut(Response, frozen=True):
     id: uuid.UUID
     email: str
 
 
-class AuthResponse(Response):
+class AuthResponse(Response, frozen=True):
     """The seed's `{token, user}` plus the refresh token and the access token's lifetime."""
 
     token: str

@@ -129,12 +129,12 @@ class AuthService:
                 user_id,
                 tokens.refresh_token_hash(refresh),
                 family_id,
-                datetime.now(UTC) + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+                datetime.now(UTC) + timedelta(seconds=self.settings.auth.refresh_token_ttl_seconds),
             ),
         )
         return AuthResponse(
             token=tokens.issue_access_token(user_id, email, self.settings),
             user=UserOut(id=user_id, email=email),
             refresh_token=refresh,
-            expires_in=self.settings.access_token_ttl_seconds,
+            expires_in=self.settings.auth.access_token_ttl_seconds,
         )

@@ -40,7 +40,7 @@ class AccessClaims(msgspec.Struct, frozen=True):
 
 
 def check_secret(settings: Settings) -> bytes:
-    secret = settings.jwt_secret.encode()
+    secret = settings.auth.jwt_secret.encode()
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
     return secret
@@ -55,7 +55,7 @@ def issue_access_token(user_id: uuid.UUID, email: str, settings: Settings) -> st
         "email": email,
         "jti": uuid.uuid4().hex,
         "iat": now,
-        "exp": now + settings.access_token_ttl_seconds,
+        "exp": now + settings.auth.access_token_ttl_seconds,
     }
     return jwt.encode(claims, check_secret(settings), algorithm=ALGORITHM)
 
@@ -71,7 +71,7 @@ def decode_access_token(token: str, settings: Settings) -> AccessClaims:
     and a client sends the same token until it expires. The memo holds tokens this
     process verified, keyed by the secret used; `exp` is enforced on every use.
     """
-    key = (settings.jwt_secret, token)
+    key = (settings.auth.jwt_secret, token)
     claims = _verified.get(key)
     if claims is not None:
         if claims.exp + _LEEWAY_SECONDS >= time.time():

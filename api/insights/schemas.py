@@ -8,13 +8,13 @@ from typing import Any, Literal
 from api.schemas import Response
 
 
-class DayFigures(Response):
+class DayFigures(Response, frozen=True):
     date: date
     orders: int
     revenue: float
 
 
-class TopCustomer(Response):
+class TopCustomer(Response, frozen=True):
     first_name: str | None
     last_name: str | None
     email: str | None
@@ -22,7 +22,7 @@ class TopCustomer(Response):
     orders_count: int
 
 
-class ProductRevenue(Response):
+class ProductRevenue(Response, frozen=True):
     """`name` repeats `product`: the seed's frontend reads `name`."""
 
     product: str
@@ -31,7 +31,7 @@ class ProductRevenue(Response):
     quantity: int
 
 
-class Dashboard(Response):
+class Dashboard(Response, frozen=True):
     """Seed fields first; `newCustomers`, `startDate`, `endDate`, `timeZone` are additions.
 
     `currency` (ISO 4217, null before the store's first sync) is the unit of every amount;
@@ -51,18 +51,18 @@ class Dashboard(Response):
     time_zone: str
 
 
-class CartCustomer(Response):
+class CartCustomer(Response, frozen=True):
     first_name: str | None
     last_name: str | None
     email: str | None
 
 
-class CartData(Response):
+class CartData(Response, frozen=True):
     cart: Any
     abandoned_at: datetime
 
 
-class AbandonedCart(Response):
+class AbandonedCart(Response, frozen=True):
     id: int
     type: Literal["cart_abandoned"]
     customer: CartCustomer | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
@@ -20,7 +21,7 @@ Limit = Annotated[int, QueryParameter(ge=1, le=250, description="page size (1-25
 Cursor = Annotated[
     str | None, QueryParameter(description="nextCursor of the previous page", max_length=512)
 ]
-AuthedRequest = Request[Principal, object, object]
+AuthedRequest = Request[Principal, object, State]
 
 
 async def _page(
@@ -33,7 +34,7 @@ async def _page(
     return await service.page(
         listing,
         user_id=request.user.user_id,
-        tenant_id=request.user.tenant.tenant_id,
+        tenant_id=request.user.scope.tenant_id,
         limit=limit,
         after=cursor,
     )

@@ -10,7 +10,7 @@ from api.schemas import Response
 T = TypeVar("T")
 
 
-class Product(Response):
+class Product(Response, frozen=True):
     id: int
     title: str | None
     handle: str | None
@@ -24,7 +24,7 @@ class Product(Response):
     updated_at: datetime | None
 
 
-class Customer(Response):
+class Customer(Response, frozen=True):
     id: int
     email: str | None
     first_name: str | None
@@ -40,7 +40,7 @@ class Customer(Response):
     updated_at: datetime | None
 
 
-class Order(Response):
+class Order(Response, frozen=True):
     id: int
     name: str | None
     order_number: int | None
@@ -63,7 +63,7 @@ class Order(Response):
     net_revenue: float
 
 
-class Page(Response, Generic[T]):
+class Page(Response, Generic[T], frozen=True):
     """`count` is the total number of records of the resource; `nextCursor` is null on
     the last page."""
 

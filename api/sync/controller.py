@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
@@ -19,7 +20,7 @@ from api.sync.service import SyncService
 
 Service = NamedDependency[SyncService]
 
-AuthedRequest = Request[Principal, object, object]
+AuthedRequest = Request[Principal, object, State]
 
 
 class SyncController(Controller):
@@ -40,7 +41,7 @@ class SyncController(Controller):
         """Queue a sync (store -> raw schema -> marts); answers at once with its id."""
         return await sync_service.request(
             request.user.user_id,
-            request.user.tenant.tenant_id,
+            request.user.scope.tenant_id,
             full_refresh=bool(data and data.full_refresh),
         )
 
@@ -53,7 +54,7 @@ class SyncController(Controller):
         sync_service: Service,
     ) -> SyncRunOut:
         """Status and rows loaded per resource."""
-        return await sync_service.get(request.user.user_id, request.user.tenant.tenant_id, sync_id)
+        return await sync_service.get(request.user.user_id, request.user.scope.tenant_id, sync_id)
 
     @get(operation_id="listSyncs")
     async def list_syncs(
@@ -64,4 +65,4 @@ class SyncController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> list[SyncRunOut]:
         """The tenant's most recent syncs, newest first."""
-        return await sync_service.recent(request.user.user_id, request.user.tenant.tenant_id, limit)
+        return await sync_service.recent(request.user.user_id, request.user.scope.tenant_id, limit)

@@ -13,11 +13,11 @@ from api.schemas import Request, Response
 Status = Literal["queued", "running", "transforming", "succeeded", "failed"]
 
 
-class SyncRequest(Request):
+class SyncRequest(Request, frozen=True):
     full_refresh: bool = False
 
 
-class SyncAccepted(Response):
+class SyncAccepted(Response, frozen=True):
     """The seed's `{message, syncId, status}`."""
 
     message: str
@@ -25,7 +25,7 @@ class SyncAccepted(Response):
     status: Status
 
 
-class SyncRunOut(Response):
+class SyncRunOut(Response, frozen=True):
     sync_id: uuid.UUID
     status: Status
     trigger: str

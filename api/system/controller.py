@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import psycopg
 from litestar import Controller, MediaType, Response, get
@@ -29,25 +30,25 @@ def service_version() -> str:
         return "0.0.0"
 
 
-class Health(Body):
+class Health(Body, frozen=True):
     status: str
     timestamp: datetime
     environment: str
 
 
-class Status(Body):
+class Status(Body, frozen=True):
     service: str
     version: str
     status: str
 
 
-class Readiness(Body):
+class Readiness(Body, frozen=True):
     status: str
     database: str
     pending_migrations: list[str]
 
 
-class Unready(Body):
+class Unready(Body, frozen=True):
     """`/ready`'s 503: what is not ready (the request id is in `X-Request-Id`)."""
 
     error: str
@@ -79,7 +80,7 @@ class SystemController(Controller):
         """Readiness: the database answers and every migration is applied (else 503)."""
         try:
             async with db.pool.connection(timeout=2) as conn:
-                applied = dict(
+                applied: dict[int, str] = dict(
                     await (
                         await conn.execute("select version, checksum from app.schema_migrations")
                     ).fetchall()
@@ -100,7 +101,8 @@ class SystemController(Controller):
         )
 
 
-def _readiness(error: str, database: str, pending: list[str]) -> Response[Unready]:
+def _readiness(error: str, database: str, pending: list[str]) -> Response[Any]:
+    """The 503 answer; its body is `Unready` (the route's documented 503 response)."""
     return Response(
         Unready(error=error, status="unavailable", database=database, pending_migrations=pending),
         status_code=HTTP_503_SERVICE_UNAVAILABLE,

@@ -64,7 +64,8 @@ async def refresh_backlogs(db: Database) -> None:
 
 class MetricsController(PrometheusController):
     @get(operation_id="metrics", media_type=MediaType.TEXT)
-    async def get(self, db: NamedDependency[Database]) -> Response:  # type: ignore[override]
+    async def get(self, db: NamedDependency[Database]) -> Response[bytes]:
         """Prometheus text exposition: HTTP metrics, auth rejections, backlogs, queues."""
         await refresh_backlogs(db)
-        return await PrometheusController.get.fn(self)
+        exposition: Response[bytes] = await PrometheusController.get.fn(self)
+        return exposition

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -23,7 +24,7 @@ from api.tenants.service import TenantService
 
 Service = NamedDependency[TenantService]
 
-AuthedRequest = Request[Principal, object, object]
+AuthedRequest = Request[Principal, object, State]
 IN_PATH = {"tenant": "path"}
 
 

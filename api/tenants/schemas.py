@@ -19,14 +19,14 @@ Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[!-
 Role = Literal["owner", "analyst", "viewer"]
 
 
-class CreateTenantRequest(Request):
+class CreateTenantRequest(Request, frozen=True):
     name: Name
     shopify_domain: Domain
     shopify_token: Token
     webhook_secret: Secret | None = None
 
 
-class UpdateTenantRequest(Request):
+class UpdateTenantRequest(Request, frozen=True):
     """Rename, rotate the access token (checked against the store) or the webhook secret."""
 
     name: Name | None = None
@@ -34,7 +34,7 @@ class UpdateTenantRequest(Request):
     webhook_secret: Secret | None = None
 
 
-class TenantOut(Response):
+class TenantOut(Response, frozen=True):
     """The seed's tenant shape (`userId` is the creator) plus the caller's role."""
 
     id: uuid.UUID
@@ -46,12 +46,12 @@ class TenantOut(Response):
     role: Role
 
 
-class AddMemberRequest(Request):
+class AddMemberRequest(Request, frozen=True):
     email: Email
     role: Role
 
 
-class MemberOut(Response):
+class MemberOut(Response, frozen=True):
     user_id: uuid.UUID
     email: str
     role: Role

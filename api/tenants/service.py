@@ -7,6 +7,7 @@ route's guard; row-level security is the second wall.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 
 import psycopg
@@ -66,6 +67,7 @@ class TenantService:
                 shop_domain=domain,
                 access_token=shopify_token,
                 webhook_secret=webhook_secret,
+                settings=self.settings,
                 owner_id=user_id,
                 actor=f"user:{user_id}",
             )
@@ -110,9 +112,9 @@ class TenantService:
                 raise ClientException("shopifyToken must not be blank")
             current = await self.get(user_id, tenant_id)
             await verify_store_token(current.shopify_domain, shopify_token.strip(), self.settings)
-            changes["access_token_encrypted"] = crypto.encrypt(shopify_token.strip())
+            changes["access_token_encrypted"] = crypto.encrypt(shopify_token.strip(), self.settings)
         if webhook_secret is not None:
-            changes["webhook_secret_encrypted"] = crypto.encrypt(webhook_secret)
+            changes["webhook_secret_encrypted"] = crypto.encrypt(webhook_secret, self.settings)
         if not changes:
             raise ClientException("nothing to change: give name, shopifyToken or webhookSecret")
 
@@ -153,7 +155,7 @@ class TenantService:
 
         await self.db.run_scoped(purge, user_id=user_id, tenant_id=tenant_id)
 
-    async def members(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> list[MemberOut]:
+    async def members(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> builtins.list[MemberOut]:
         async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
             cur = conn.cursor(row_factory=class_row(MemberOut))
             await cur.execute(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import anyio.to_thread
 from litestar.exceptions import ClientException
 
@@ -18,11 +16,13 @@ _CHECK_TIMEOUT_SECONDS = 10
 
 async def verify_store_token(shop_domain: str, access_token: str, settings: Settings) -> None:
     """GET shop.json with the token; 400 if the store rejects it, 502 if unreachable."""
-    quick = dataclasses.replace(
-        settings,
-        shopify_max_retries=min(settings.shopify_max_retries, _CHECK_RETRIES),
-        shopify_timeout_seconds=min(settings.shopify_timeout_seconds, _CHECK_TIMEOUT_SECONDS),
+    shopify = settings.shopify.model_copy(
+        update={
+            "max_retries": min(settings.shopify.max_retries, _CHECK_RETRIES),
+            "timeout_seconds": min(settings.shopify.timeout_seconds, _CHECK_TIMEOUT_SECONDS),
+        }
     )
+    quick = settings.model_copy(update={"shopify": shopify})
     try:
         shop = await anyio.to_thread.run_sync(fetch_shop, shop_domain, access_token, quick)
     except ShopifyAuthError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -24,7 +25,7 @@ class AssetController(Controller):
     opt = PUBLIC
 
     @get("/{name:str}", sync_to_thread=False)
-    def asset(self, name: str, request: Request) -> Response[bytes]:
+    def asset(self, name: str, request: Request[Any, Any, Any]) -> Response[bytes]:
         """One listed asset, gzipped when the client accepts it."""
         if name not in assets.SOURCES:
             raise NotFoundException(f"no asset named {name}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import QueryParameter
@@ -22,7 +23,7 @@ from api.webhooks.schemas import Received, Registration, WebhookEventOut
 from api.webhooks.service import WebhookService
 from api.webhooks.stream import EventBroker
 
-AuthedRequest = Request[Principal, object, object]
+AuthedRequest = Request[Principal, object, State]
 EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed", "quarantined"]
 
 
@@ -44,7 +45,7 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
         async def receive(
             self,
             tenant_id: str,
-            request: Request,
+            request: Request[Any, Any, Any],
             webhook_receiver: NamedDependency[WebhookReceiver],
         ) -> Received:
             """Shopify delivers here: HMAC-verified, stored durably, then acknowledged."""
@@ -60,7 +61,9 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
             operation_id="receiveComplianceWebhook",
         )
         async def receive_compliance(
-            self, request: Request, webhook_receiver: NamedDependency[WebhookReceiver]
+            self,
+            request: Request[Any, Any, Any],
+            webhook_receiver: NamedDependency[WebhookReceiver],
         ) -> Received:
             """Shopify's mandatory privacy topics, app-wide (one URL in the app's settings):
             the tenant is the store in `X-Shopify-Shop-Domain`."""
@@ -92,7 +95,7 @@ class WebhookController(Controller):
         webhook_service: NamedDependency[WebhookService],
     ) -> Registration:
         """Subscribe the store to every handled topic (idempotent); each topic's outcome."""
-        return await webhook_service.register(request.user.user_id, request.user.tenant.tenant_id)
+        return await webhook_service.register(request.user.user_id, request.user.scope.tenant_id)
 
     @get("/events", operation_id="listWebhookEvents")
     async def events(
@@ -106,7 +109,7 @@ class WebhookController(Controller):
         """Received webhooks, newest first: applied, skipped, unhandled, failed (retried)
         or quarantined (never applicable), with the reason."""
         return await webhook_service.events(
-            request.user.user_id, request.user.tenant.tenant_id, status, limit
+            request.user.user_id, request.user.scope.tenant_id, status, limit
         )
 
 
@@ -125,7 +128,7 @@ class EventStreamController(Controller):
         event_broker: NamedDependency[EventBroker],
     ) -> ServerSentEvent:
         """Server-Sent Events: `orders`, `customers`, `checkouts`, `products` changes."""
-        messages = event_broker.subscribe(request.user.tenant.tenant_id)
+        messages = event_broker.subscribe(request.user.scope.tenant_id)
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             yield ServerSentEventMessage(event="ready", data="{}")

@@ -34,12 +34,12 @@ TOPICS = (
 
 
 def webhook_address(settings: Settings, tenant_id: object) -> str:
-    return f"{settings.base_url.rstrip('/')}/api/webhook/{tenant_id}"
+    return f"{settings.api.base_url.rstrip('/')}/api/webhook/{tenant_id}"
 
 
 def compliance_address(settings: Settings) -> str:
     """The app-wide URL of the compliance topics (`compliance_topics` in shopify.app.toml)."""
-    return f"{settings.base_url.rstrip('/')}/api/webhook/compliance"
+    return f"{settings.api.base_url.rstrip('/')}/api/webhook/compliance"
 
 
 def register(

@@ -8,24 +8,24 @@ from typing import Literal
 from api.schemas import Response
 
 
-class Received(Response):
+class Received(Response, frozen=True):
     received: bool
 
 
-class Subscription(Response):
+class Subscription(Response, frozen=True):
     topic: str
     address: str
     status: Literal["created", "exists", "failed"]
     reason: str | None = None
 
 
-class Registration(Response):
+class Registration(Response, frozen=True):
     message: str
     webhooks: list[Subscription]
     compliance_address: str  # set once in the Shopify app's configuration, not per store
 
 
-class WebhookEventOut(Response):
+class WebhookEventOut(Response, frozen=True):
     id: int
     webhook_id: str
     topic: str

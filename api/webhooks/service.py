@@ -39,11 +39,15 @@ class WebhookService:
         address = registration.webhook_address(self.settings, tenant_id)
         try:
             results = await anyio.to_thread.run_sync(
-                registration.register, row[0], crypto.decrypt(row[1]), address, self.settings
+                registration.register,
+                row[0],
+                crypto.decrypt(row[1], self.settings),
+                address,
+                self.settings,
             )
         except ShopifyError as exc:
             raise BadGatewayException(f"could not list the store's webhooks: {exc}") from None
-        counts = Counter(r.status for r in results)
+        counts: Counter[str] = Counter(r.status for r in results)
 
         def record(conn: psycopg.Connection) -> None:
             audit(conn, actor=f"user:{user_id}", tenant_id=tenant_id,

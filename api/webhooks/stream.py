@@ -14,6 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 
@@ -29,7 +30,7 @@ RECONNECT_SECONDS = 2.0
 class EventBroker:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._streams: dict[uuid.UUID, set[asyncio.Queue[dict]]] = {}
+        self._streams: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -52,7 +53,7 @@ class EventBroker:
                 log.warning("event listener lost its connection; reconnecting", exc_info=True)
                 await asyncio.sleep(RECONNECT_SECONDS)
 
-    def publish(self, message: dict) -> None:
+    def publish(self, message: dict[str, Any]) -> None:
         try:
             tenant_id = uuid.UUID(message["tenant"])
         except (KeyError, ValueError):
@@ -62,9 +63,9 @@ class EventBroker:
                 queue.get_nowait()
             queue.put_nowait(message)
 
-    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[dict | None]:
+    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[dict[str, Any] | None]:
         """Messages for one tenant; None every HEARTBEAT_SECONDS of silence."""
-        queue: asyncio.Queue[dict] = asyncio.Queue(QUEUE_SIZE)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._streams.setdefault(tenant_id, set()).add(queue)
         try:
             while True:

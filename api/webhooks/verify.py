@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from api.db import Database
 from core import crypto
+from core.settings import Settings
 
 CACHE_SECONDS = 30.0
 REFRESH_AFTER_SECONDS = 1.0
@@ -46,9 +47,10 @@ def signed_by(secret: str | None, body: bytes, header: str) -> bool:
 class SignerCache:
     """Tenant id -> Signer (or None: no such tenant), read through `app.webhook_tenant`."""
 
-    def __init__(self, db: Database, app_secret: str) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
-        self.app_secret = app_secret or None
+        self.settings = settings
+        self.app_secret = settings.shopify.api_secret or None
         self._entries: dict[uuid.UUID, tuple[float, Signer | None]] = {}
         self._shops: dict[str, tuple[float, uuid.UUID]] = {}
 
@@ -63,7 +65,7 @@ class SignerCache:
             ).fetchone()
         signer = None
         if row is not None:
-            secret = crypto.decrypt(row[1]) if row[1] else self.app_secret
+            secret = crypto.decrypt(row[1], self.settings) if row[1] else self.app_secret
             signer = Signer(row[0], secret, now)
         self._entries[tenant_id] = (now, signer)
         return signer
@@ -86,8 +88,9 @@ class SignerCache:
             ).fetchone()
         if row is None:
             return None
-        self._shops[shop_domain] = (now, row[0])
-        return row[0]
+        tenant_id: uuid.UUID = row[0]
+        self._shops[shop_domain] = (now, tenant_id)
+        return tenant_id
 
     def signed_by_app(self, body: bytes, header: str) -> bool:
         """Signed with the app's client secret (how Shopify signs compliance topics)."""

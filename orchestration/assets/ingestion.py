@@ -37,13 +37,14 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from ingestion.client import connect
 from ingestion.pipeline import pipelines_dir
 from ingestion.source import SOURCE_NAME, shopify_source
 from orchestration import work
 from orchestration.jobs import SYNC_OP, SyncConfig
 from orchestration.partitions import TENANTS, backfill_policy, tenant_id
+from orchestration.resources import Warehouse
 from orchestration.work import TenantSync
 
 WAREHOUSE_POOL = "warehouse"
@@ -85,17 +86,18 @@ def _definition_pipeline(settings: Settings) -> dlt.Pipeline:
 
 
 def sync_all(
-    context: AssetExecutionContext, keys: Sequence[str], config: SyncConfig
+    context: AssetExecutionContext, keys: Sequence[str], config: SyncConfig, settings: Settings
 ) -> dict[str, TenantSync]:
     """Sync every tenant of the run, a few at once; log each outcome as it lands.
     The outcomes by partition key, in the run's order."""
-    threads = min(get_settings().orchestration_sync_threads, len(keys))
+    threads = min(settings.orchestration.sync_threads, len(keys))
     outcomes: dict[str, TenantSync] = {}
     with ThreadPoolExecutor(threads, thread_name_prefix="sync") as pool:
         futures = {
             pool.submit(
                 work.sync_tenant,
                 tenant_id(key),
+                settings,
                 trigger=config.trigger,
                 full_refresh=config.full_refresh,
             ): key
@@ -116,7 +118,7 @@ def sync_metadata(outcome: TenantSync, table: str) -> dict[str, MetadataValue]:
     """Rows this sync loaded into `table` and its nested tables, and the sync's record."""
     run = outcome.run
     rows = run.rows_loaded if run else {}
-    metadata = {
+    metadata: dict[str, MetadataValue] = {
         "rows_loaded": MetadataValue.int(rows.get(table, 0)),
         "nested_rows_loaded": MetadataValue.json(
             {t: n for t, n in rows.items() if t.startswith(f"{table}__")}
@@ -151,13 +153,16 @@ def failed_syncs(context: AssetExecutionContext) -> dict[str, str]:
     return failed
 
 
-def sync_step(context: AssetExecutionContext, config: SyncConfig) -> Iterator[MaterializeResult]:
+def sync_step(
+    context: AssetExecutionContext, config: SyncConfig, warehouse: Warehouse
+) -> Iterator[MaterializeResult]:
     """Sync the run's tenants (always whole stores: a sync is one unit).
 
     Only when no tenant synced does the step fail (retried if waiting may help: a single
     tenant whose lock is held waits for it); otherwise the batch goes on to the dbt step.
     """
-    outcomes = sync_all(context, context.partition_keys, config)
+    settings = warehouse.settings()
+    outcomes = sync_all(context, context.partition_keys, config, settings)
     if all(o.error for o in outcomes.values()):
         errors = {key: o.error for key, o in outcomes.items()}
         raise Failure(
@@ -166,7 +171,8 @@ def sync_step(context: AssetExecutionContext, config: SyncConfig) -> Iterator[Ma
             allow_retries=all(o.retryable for o in outcomes.values()),
         )
     failed = {key: o.error for key, o in outcomes.items() if o.error and not o.busy}
-    schemas = {t.id: t.raw_schema for t in work.existing([o.tenant_id for o in outcomes.values()])}
+    existing = work.existing(settings, [o.tenant_id for o in outcomes.values()])
+    schemas = {t.id: t.raw_schema for t in existing}
     for asset_key in sorted(context.selected_asset_keys):
         table = asset_key.path[-1]
         for key, outcome in outcomes.items():
@@ -185,15 +191,15 @@ def sync_step(context: AssetExecutionContext, config: SyncConfig) -> Iterator[Ma
 
 
 @cache
-def shopify_raw_assets(batch_size: int) -> AssetsDefinition:
-    """The raw assets, partitioned by tenant, backfilled in batches of `batch_size`."""
-    settings = get_settings()
+def shopify_raw_assets(settings: Settings) -> AssetsDefinition:
+    """The raw assets, partitioned by tenant, backfilled in batches of
+    ORCHESTRATION_BATCH_SIZE."""
     return dlt_assets(
         dlt_source=_definition_source(settings),
         dlt_pipeline=_definition_pipeline(settings),
         name=SYNC_OP,
         partitions_def=TENANTS,
-        backfill_policy=backfill_policy(batch_size),
+        backfill_policy=backfill_policy(settings.orchestration.batch_size),
         dagster_dlt_translator=ShopifyTranslator(),
         pool=WAREHOUSE_POOL,
     )(sync_step)

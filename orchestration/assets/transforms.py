@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-import psycopg
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -37,7 +36,7 @@ from dagster_dbt import (
 )
 from psycopg import sql
 
-from dbt_project import runner
+from dbt_project import layout, runner
 from orchestration import work
 from orchestration.assets.ingestion import WAREHOUSE_POOL, failed_syncs
 from orchestration.jobs import BUILD_OP, RETRY_POLICY, SyncConfig
@@ -70,26 +69,28 @@ TRANSLATOR = MartsTranslator(
 )
 
 
-def slice_rows(url: str, key: AssetKey, partition_keys: Sequence[str]) -> dict[str, int]:
+def slice_rows(
+    warehouse: Warehouse, key: AssetKey, partition_keys: Sequence[str]
+) -> dict[str, int]:
     """Rows of each tenant partition in a shared mart table (none for other models)."""
-    schema, table = runner.dbt_env(url)["XENO_MARTS_SCHEMA"], key.path[-1]
+    schema, table = layout.marts_schema(), key.path[-1]
     if key.path[0] != "marts" or table not in runner.MART_MODELS:
         return {}
     query = sql.SQL(
         "select tenant_id, count(*) from {}.{} where tenant_id = any(%s) group by tenant_id"
     ).format(sql.Identifier(schema), sql.Identifier(table))
     ids = {key: tenant_id(key) for key in partition_keys}
-    with psycopg.connect(url) as conn:
+    with warehouse.connect() as conn:
         counts = dict(conn.execute(query, (list(ids.values()),)).fetchall())
     return {key: int(counts.get(tenant, 0)) for key, tenant in ids.items()}
 
 
-def with_slice_rows(context: AssetExecutionContext, event: Any, url: str) -> Any:
+def with_slice_rows(context: AssetExecutionContext, event: Any, warehouse: Warehouse) -> Any:
     """A mart model's Output, with each partition's `dagster/partition_row_count` added."""
     if not isinstance(event, Output):
         return event
     key = context.asset_key_for_output(event.output_name)
-    for partition, count in slice_rows(url, key, context.partition_keys).items():
+    for partition, count in slice_rows(warehouse, key, context.partition_keys).items():
         context.add_asset_metadata(
             {"dagster/partition_row_count": MetadataValue.int(count)},
             asset_key=key,
@@ -99,14 +100,16 @@ def with_slice_rows(context: AssetExecutionContext, event: Any, url: str) -> Any
 
 
 def rebuilt(
-    keys: Iterable[AssetKey], partitions: Sequence[str], url: str
+    keys: Iterable[AssetKey], partitions: Sequence[str], warehouse: Warehouse
 ) -> Iterator[AssetMaterialization]:
     """The models a failed batch build skipped, materialised for each tenant partition the
     split rebuild (`work.build`, outside dagster-dbt) did build."""
     for key in sorted(keys):
-        counts = slice_rows(url, key, partitions)
+        counts = slice_rows(warehouse, key, partitions)
         for partition in partitions:
-            metadata = {"built_by": MetadataValue.text("split rebuild after a failed batch")}
+            metadata: dict[str, MetadataValue] = {
+                "built_by": MetadataValue.text("split rebuild after a failed batch")
+            }
             if partition in counts:
                 metadata["dagster/partition_row_count"] = MetadataValue.int(counts[partition])
             yield AssetMaterialization(asset_key=key, partition=partition, metadata=metadata)
@@ -124,11 +127,12 @@ def build_step(
     failed.
     """
     keys = {tenant_id(key): key for key in context.partition_keys}
-    batch = work.existing(list(keys))
+    settings = warehouse.settings()
+    batch = work.existing(settings, list(keys))
     if not batch:
         raise Failure("no tenant of this run exists any more", allow_retries=False)
     try:
-        url = warehouse.prepare_dbt()
+        warehouse.prepare_dbt()
         vars_ = runner.batch_vars([(t.id, t.raw_schema) for t in batch], config.full_refresh)
         invocation = dbt.cli(
             # dbt's events reach Dagster on stdout; its debug file log (every statement of
@@ -142,20 +146,22 @@ def build_step(
         for event in invocation.stream():
             if isinstance(event, Output):
                 materialised.add(context.asset_key_for_output(event.output_name))
-            yield with_slice_rows(context, event, url)
+            yield with_slice_rows(context, event, warehouse)
         built = invocation.is_successful()
         if built:  # the API's sync status and dashboard caches follow the recorded builds
-            runner.record_builds(url, [t.id for t in batch])
+            runner.record_builds(settings, [t.id for t in batch])
             failed = {}
         else:  # work.build records the tenants it builds and closes the others' syncs
-            failed = work.build(batch, full_refresh=config.full_refresh)
+            failed = work.build(settings, batch, full_refresh=config.full_refresh)
     except Exception as exc:
         if context.retry_number >= RETRY_POLICY.max_retries:  # no attempt left
-            work.close_failed_builds({t.id: f"{type(exc).__name__}: {exc}" for t in batch})
+            work.close_failed_builds(
+                settings, {t.id: f"{type(exc).__name__}: {exc}" for t in batch}
+            )
         raise
     if not built:
         healthy = [keys[t.id] for t in batch if t.id not in failed]
-        yield from rebuilt(context.selected_asset_keys - materialised, healthy, url)
+        yield from rebuilt(context.selected_asset_keys - materialised, healthy, warehouse)
     failures = {keys[t]: reason for t, reason in failed.items()}
     failures |= {k: f"sync: {e}" for k, e in failed_syncs(context).items() if k not in failures}
     if failures:

@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from core import tenants
+from core.settings import get_settings
 from simulator.shop import Shop, ShopSpec
 from tests.transforms.helpers import ANCHOR, Tenant, data_dir
 
@@ -45,7 +46,11 @@ def shops(database_url: str, analyst_role: None, analysts_data_dir: Path) -> dic
         spec = ShopSpec(name=name, seed=seed, orders=120, days=60, anchor=ANCHOR, rate_limit=False)
         with psycopg.connect(database_url, autocommit=True) as conn:
             record = tenants.create(
-                conn, name=name, shop_domain=f"{name}.myshopify.com", access_token="t"
+                conn,
+                name=name,
+                shop_domain=f"{name}.myshopify.com",
+                access_token="t",
+                settings=get_settings(),
             )
         tenant = Tenant(record.id, record.raw_schema, Shop(spec), database_url)
         tenant.load_store()

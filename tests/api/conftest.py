@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from api.app import create_app
 from core import migrate, tenants
-from core.settings import Settings, load_settings
+from core.settings import Settings, get_settings, load_settings
 from simulator.server import RunningSimulator, SimConfig, run_in_thread
 from simulator.shop import ShopSpec
 
@@ -48,7 +48,7 @@ def api_database(make_database, admin_url) -> str:
     url = make_database()
     ensure_api_role(admin_url)
     migrate.upgrade(url)
-    ensure_marts(url)
+    ensure_marts(get_settings().on_database(url))
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select app.ensure_api_role()")
     return url
@@ -126,6 +126,7 @@ def make_tenant(api_database):
                 shop_domain=f"t-{uuid.uuid4().hex[:12]}.myshopify.com",
                 access_token="shpat_test",
                 owner_id=owner.id,
+                settings=get_settings(),
             )
             for user_id, role in members.items():
                 tenants.add_member(conn, tenant.id, uuid.UUID(user_id), role)

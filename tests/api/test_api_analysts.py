@@ -151,7 +151,7 @@ async def test_model_docs_route(team, register, make_tenant, settings, simulator
     owner, analyst, outsider, tenant = team
     viewer = await register("viewer")
     shared = make_tenant(owner, **{str(viewer.id): "viewer"})
-    app = create_app(make_settings(settings.database_url, simulator, DATA_DIR=str(tmp_path)))
+    app = create_app(make_settings(settings.database.url, simulator, DATA_DIR=str(tmp_path)))
     async with AsyncTestClient(app=app) as client:
         path = f"/api/tenant/{tenant}/model-docs"
         response = await client.get(path, headers=owner.headers())

@@ -151,7 +151,7 @@ def forged(settings, **overrides) -> str:
         "iat": now,
         "exp": now + 60,
     }
-    key = overrides.pop("key", settings.jwt_secret)
+    key = overrides.pop("key", settings.auth.jwt_secret)
     algorithm = overrides.pop("algorithm", "HS256")
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}

@@ -50,7 +50,7 @@ def bad_tokens(settings, user_id: uuid.UUID) -> dict[str, str]:
         "iat": now,
         "exp": now + 600,
     }
-    secret = settings.jwt_secret
+    secret = settings.auth.jwt_secret
     return {
         "expired": jwt.encode({**claims, "iat": now - 900, "exp": now - 60}, secret, "HS256"),
         "other key": jwt.encode(claims, "a-different-secret-" + "z" * 40, "HS256"),

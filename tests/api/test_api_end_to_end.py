@@ -11,7 +11,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from core import db
 from core.settings import get_settings
 from orchestration.worker import Worker
 from tests.api.conftest import make_settings
@@ -24,7 +23,6 @@ async def test_dashboard_equals_the_simulator_truth(register, simulator, api_dat
     monkeypatch.setenv("DATABASE_URL", api_database)
     monkeypatch.setenv("SHOPIFY_ENDPOINT_TEMPLATE", simulator.endpoint_template)
     get_settings.cache_clear()
-    db.close_pool()  # the worker's pool opens on this test's database
     settings = make_settings(api_database, simulator, WORKER_FIRST_SYNCS="false")
     worker = Worker(settings)
     worker.start()
@@ -66,7 +64,6 @@ async def test_dashboard_equals_the_simulator_truth(register, simulator, api_dat
                 await asyncio.sleep(0.5)
     finally:
         worker.shutdown()
-        db.close_pool()
         get_settings.cache_clear()
 
     assert body["totalOrders"] == truth["counts"]["orders_counted"]

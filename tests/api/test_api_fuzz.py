@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from core import tenants
+from core.settings import get_settings
 from tests.api.conftest import PASSWORD
 from tests.webhooks.conftest import Server, start_server
 
@@ -80,6 +81,7 @@ def owner_of_a_tenant(url: str, database_url: str, simulator) -> Caller:
             shop_domain=shop["domain"],
             access_token=shop["token"],
             owner_id=uuid.UUID(body["user"]["id"]),
+            settings=get_settings(),
         )
     token = {"Authorization": f"Bearer {body['token']}", "x-tenant-id": str(tenant.id)}
     return Caller("owner", token, tenant.id)

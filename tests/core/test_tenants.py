@@ -47,6 +47,7 @@ def test_create_encrypts_secrets_and_never_exposes_them(conn):
         shop_domain=domain,
         access_token="shpat_secret_token",
         webhook_secret="whsec",
+        settings=get_settings(),
     )
     assert tenant.shop_domain == domain
     assert tenant.raw_schema == f"shopify_{tenant.id.hex}"
@@ -55,7 +56,7 @@ def test_create_encrypts_secrets_and_never_exposes_them(conn):
         "select access_token_encrypted from app.tenants where id = %s", (tenant.id,)
     ).fetchone()[0]
     assert b"shpat_secret_token" not in bytes(stored)
-    creds = tenants.credentials(conn, tenant.id)
+    creds = tenants.credentials(conn, tenant.id, settings=get_settings())
     assert (creds.access_token, creds.webhook_secret) == ("shpat_secret_token", "whsec")
     assert "shpat" not in repr(creds)
     assert tenants.get(conn, tenant.id) == tenant
@@ -68,9 +69,11 @@ def test_create_encrypts_secrets_and_never_exposes_them(conn):
 
 def test_same_store_twice_conflicts(conn):
     domain = _domain()
-    tenants.create(conn, name="A", shop_domain=domain, access_token="t1")
+    tenants.create(conn, name="A", shop_domain=domain, access_token="t1", settings=get_settings())
     with pytest.raises(tenants.TenantExists, match="already connected"):
-        tenants.create(conn, name="B", shop_domain=domain.upper(), access_token="t2")
+        tenants.create(
+            conn, name="B", shop_domain=domain.upper(), access_token="t2", settings=get_settings()
+        )
 
 
 def test_owner_membership_and_member_listing(conn):
@@ -78,8 +81,17 @@ def test_owner_membership_and_member_listing(conn):
         "insert into app.users (email, password_hash) values (%s, 'x') returning id",
         (f"{uuid.uuid4().hex}@example.com",),
     ).fetchone()[0]
-    mine = tenants.create(conn, name="Mine", shop_domain=_domain(), access_token="t", owner_id=user)
-    tenants.create(conn, name="Other", shop_domain=_domain(), access_token="t")
+    mine = tenants.create(
+        conn,
+        name="Mine",
+        shop_domain=_domain(),
+        access_token="t",
+        owner_id=user,
+        settings=get_settings(),
+    )
+    tenants.create(
+        conn, name="Other", shop_domain=_domain(), access_token="t", settings=get_settings()
+    )
     assert tenants.list_all(conn, member=user) == [mine]
     role = conn.execute(
         "select role from app.memberships where tenant_id = %s", (mine.id,)

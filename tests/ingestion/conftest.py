@@ -131,6 +131,7 @@ def make_tenant(ingestion_env: dict, conn: psycopg.Connection) -> Callable[..., 
             shop_domain=shop["domain"],
             access_token=token or shop["token"],
             webhook_secret=shop["webhook_secret"],
+            settings=get_settings(),
         )
 
     return make

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from core.settings import get_settings
 from ingestion.sync import run_sync
 from tests.ingestion.conftest import raw_count
 
@@ -19,7 +20,7 @@ def test_backfill_loads_every_record_exactly_once(sim, make_tenant, conn):
     shop = sim.shop(orders=400, rate_limit=False)
     tenant = make_tenant(shop)
 
-    run = run_sync(tenant.id)
+    run = run_sync(tenant.id, get_settings())
 
     assert run.status == "succeeded", run.error
     counts = sim.truth(shop["domain"])["counts"]
@@ -49,7 +50,7 @@ def test_guests_custom_lines_and_money_survive_exactly(sim, make_tenant, conn):
     )["order"]
     tenant = make_tenant(shop)
 
-    assert run_sync(tenant.id).status == "succeeded"
+    assert run_sync(tenant.id, get_settings()).status == "succeeded"
 
     schema = tenant.raw_schema
     orders = sim.records(shop, "orders", status="any")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
@@ -29,7 +28,7 @@ def test_errors_and_dropped_connections_end_with_exact_data(sim, make_tenant, co
     shop = sim.shop(orders=1500, rate_limit=False)
     sim.configure(shop["domain"], "faults", error_rate=0.05, drop_rate=0.05, seed=7)
     tenant = make_tenant(shop)
-    run = run_sync(tenant.id)
+    run = run_sync(tenant.id, get_settings())
     sim.configure(shop["domain"], "faults", error_rate=0.0, drop_rate=0.0)
     assert run.status == "succeeded", run.error
     _assert_exact(sim, conn, shop, tenant.raw_schema)
@@ -40,8 +39,10 @@ def test_a_429_storm_is_waited_out(sim, make_tenant, conn):
     shop = sim.shop(orders=1500, bucket=4, leak=5.0)
     tenant = make_tenant(shop)
     events: list[ProgressEvent] = []
-    settings = dataclasses.replace(get_settings(), shopify_leak_rate=100)
-    run = run_sync(tenant.id, progress=events.append, settings=settings)
+    defaults = get_settings()
+    shopify = defaults.shopify.model_copy(update={"leak_rate": 100})
+    settings = defaults.model_copy(update={"shopify": shopify})
+    run = run_sync(tenant.id, settings, progress=events.append)
     assert run.status == "succeeded", run.error
     assert events[-1].throttled > 0
     _assert_exact(sim, conn, shop, tenant.raw_schema)
@@ -52,7 +53,7 @@ def test_persistent_errors_fail_with_tenant_resource_and_path(sim, make_tenant, 
     sim.configure(shop["domain"], "faults", error_rate=1.0)
     tenant = make_tenant(shop)
     with pytest.raises(SyncFailed) as info:
-        run_sync(tenant.id)
+        run_sync(tenant.id, get_settings())
     message = str(info.value)
     assert str(tenant.id) in message and shop["domain"] in message
     assert "failed: customers: GET /" in message
@@ -66,7 +67,7 @@ def test_a_bad_token_fails_fast_and_writes_nothing(sim, make_tenant, conn):
     tenant = make_tenant(shop, token="shpat_wrong")
     started = time.monotonic()
     with pytest.raises(SyncFailed, match="rejected the access token"):
-        run_sync(tenant.id)
+        run_sync(tenant.id, get_settings())
     assert time.monotonic() - started < 5
     assert (
         conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from core.settings import get_settings
 from ingestion.source import shopify_time
 from ingestion.sync import run_sync
 from tests.ingestion.conftest import raw_count
@@ -21,7 +22,7 @@ def test_incremental_sync_picks_up_creates_updates_and_keeps_deletes(sim, make_t
     domain = shop["domain"]
     tenant = make_tenant(shop)
     schema = tenant.raw_schema
-    assert run_sync(tenant.id).status == "succeeded"
+    assert run_sync(tenant.id, get_settings()).status == "succeeded"
     before = {t: raw_count(conn, schema, t) for t in ("orders", "customers", "products")}
     cursors = {t: _cursor(conn, schema, t) for t in ("orders", "customers")}
 
@@ -35,7 +36,7 @@ def test_incremental_sync_picks_up_creates_updates_and_keeps_deletes(sim, make_t
     victim = next(o for o in sim.records(shop, "orders") if o["id"] != multi["id"])
     sim.delete(domain, "orders", victim["id"])
 
-    second = run_sync(tenant.id)
+    second = run_sync(tenant.id, get_settings())
 
     assert second.status == "succeeded", second.error
     lag = timedelta(seconds=300)
@@ -76,7 +77,7 @@ def test_incremental_sync_picks_up_creates_updates_and_keeps_deletes(sim, make_t
     ).fetchone()
     assert orphans == (0,)
 
-    third = run_sync(tenant.id)
+    third = run_sync(tenant.id, get_settings())
     assert third.status == "succeeded"
     assert raw_count(conn, schema, "orders") == before["orders"] + 3
     assert third.rows_loaded.get("orders", 0) <= second.rows_loaded["orders"]
@@ -85,11 +86,11 @@ def test_incremental_sync_picks_up_creates_updates_and_keeps_deletes(sim, make_t
 def test_full_refresh_rebuilds_the_raw_schema_from_the_store(sim, make_tenant, conn):
     shop = sim.shop(orders=120, rate_limit=False)
     tenant = make_tenant(shop)
-    assert run_sync(tenant.id).status == "succeeded"
+    assert run_sync(tenant.id, get_settings()).status == "succeeded"
     victim = sim.records(shop, "orders")[0]
     sim.delete(shop["domain"], "orders", victim["id"])
 
-    rebuilt = run_sync(tenant.id, full_refresh=True)
+    rebuilt = run_sync(tenant.id, get_settings(), full_refresh=True)
 
     assert rebuilt.status == "succeeded" and rebuilt.full_refresh
     schema = tenant.raw_schema

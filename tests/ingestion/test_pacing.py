@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from core.settings import get_settings
 from ingestion.pacing import LeakyBucketPacer, parse_call_limit
 from ingestion.progress import ProgressEvent
@@ -58,8 +56,10 @@ def test_a_paced_sync_never_trips_the_rate_limit(sim, make_tenant, conn):
     shop = sim.shop(orders=1800, customers=1200, bucket=6, leak=6.0)
     tenant = make_tenant(shop)
     events: list[ProgressEvent] = []
-    settings = dataclasses.replace(get_settings(), shopify_leak_rate=6)
-    run = run_sync(tenant.id, progress=events.append, settings=settings)
+    defaults = get_settings()
+    shopify = defaults.shopify.model_copy(update={"leak_rate": 6})
+    settings = defaults.model_copy(update={"shopify": shopify})
+    run = run_sync(tenant.id, settings, progress=events.append)
     assert run.status == "succeeded", run.error
     last = events[-1]
     assert last.requests > 2 * last.bucket_capacity  # the bucket drained and refilled

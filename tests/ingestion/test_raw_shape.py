@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.settings import get_settings
 from ingestion.sync import run_sync
 
 SNAPSHOT = Path(__file__).with_name("raw_shape.tsv")
@@ -28,6 +29,6 @@ def test_a_fixed_store_loads_into_the_same_raw_tables(sim, make_tenant, conn):
     shop = sim.shop(**STORE, rate_limit=False)
     tenant = make_tenant(shop)
 
-    assert run_sync(tenant.id).status == "succeeded"
+    assert run_sync(tenant.id, get_settings()).status == "succeeded"
 
     assert raw_shape(conn, tenant.raw_schema) == SNAPSHOT.read_text().splitlines()

@@ -9,6 +9,7 @@ import pytest
 
 from core import locks
 from core.locks import NAMESPACE as LOCK_NAMESPACE
+from core.settings import get_settings
 from ingestion import runs
 from ingestion.sync import SyncBusy, run_sync
 
@@ -23,7 +24,7 @@ def test_two_tenants_sync_concurrently_without_sharing_rows(sim, make_tenant, co
     results: dict[int, runs.SyncRun] = {}
 
     def sync(i: int) -> None:
-        results[i] = run_sync(pair[i].id)
+        results[i] = run_sync(pair[i].id, get_settings())
 
     threads = [threading.Thread(target=sync, args=(i,)) for i in range(2)]
     for t in threads:
@@ -48,7 +49,7 @@ def test_a_second_sync_of_a_tenant_waits_its_turn(sim, make_tenant, conn):
     conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (LOCK_NAMESPACE, str(tenant.id)))
     try:
         with pytest.raises(SyncBusy, match="already running"):
-            run_sync(tenant.id)
+            run_sync(tenant.id, get_settings())
     finally:
         conn.execute(
             "select pg_advisory_unlock(%s, hashtext(%s))", (LOCK_NAMESPACE, str(tenant.id))
@@ -66,9 +67,9 @@ def test_a_killed_runs_row_is_closed_and_a_queued_run_is_executed(sim, make_tena
     with pytest.raises(runs.RunConflict):
         runs.queue(conn, tenant.id, trigger="api")
 
-    first = run_sync(tenant.id)
+    first = run_sync(tenant.id, get_settings())
     queued = runs.queue(conn, tenant.id, trigger="api")
-    second = run_sync(tenant.id, trigger="api", run_id=queued.id)
+    second = run_sync(tenant.id, get_settings(), trigger="api", run_id=queued.id)
 
     assert (second.id, second.trigger, second.status) == (queued.id, "api", "succeeded")
     history = runs.list_runs(conn, tenant.id)
@@ -77,7 +78,7 @@ def test_a_killed_runs_row_is_closed_and_a_queued_run_is_executed(sim, make_tena
     assert history[2].error == runs.INTERRUPTED
     assert runs.get_run(conn, first.id) == history[1]
     with pytest.raises(runs.RunConflict, match="not queued"):
-        run_sync(tenant.id, run_id=first.id)
+        run_sync(tenant.id, get_settings(), run_id=first.id)
 
 
 def _settle(conn, tenant_id) -> None:

@@ -11,6 +11,7 @@ import pytest
 from dagster import DagsterInstance
 
 from core import tenants
+from core.settings import get_settings
 from orchestration.partitions import TENANTS, partition_key
 from tests.ingestion.conftest import (  # noqa: F401 - fixtures shared with ingestion
     Simulator,
@@ -47,6 +48,7 @@ def make_tenant(
                 name=shop["domain"],
                 shop_domain=shop["domain"],
                 access_token=shop["token"],
+                settings=get_settings(),
             )
         return {"shop": shop, "tenant": tenant}
 

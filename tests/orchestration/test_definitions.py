@@ -64,8 +64,8 @@ def test_definitions_load_and_validate():
 
 
 def test_one_graph_partitioned_by_tenant_run_in_batches():
-    size = get_settings().orchestration_batch_size
-    raw, marts = shopify_raw_assets(size), marts_assets(size)
+    size = get_settings().orchestration.batch_size
+    raw, marts = shopify_raw_assets(get_settings()), marts_assets(size)
     assert raw.partitions_def == TENANTS and marts.partitions_def == TENANTS
     # a backfill over many tenants launches range runs of ORCHESTRATION_BATCH_SIZE
     assert raw.backfill_policy == BackfillPolicy.multi_run(size) == marts.backfill_policy
@@ -83,14 +83,16 @@ def test_one_graph_partitioned_by_tenant_run_in_batches():
 
 
 def test_dbt_tests_are_asset_checks():
-    marts = marts_assets(get_settings().orchestration_batch_size)
+    marts = marts_assets(get_settings().orchestration.batch_size)
     checks = {c.asset_key.to_user_string() for c in marts.check_specs}
     assert "marts/fct_orders" in checks and "marts/agg_revenue_daily" in checks
 
 
 def test_steps_share_the_warehouse_pool_and_retry_with_backoff():
-    size = get_settings().orchestration_batch_size
-    assert {a.op.pool for a in (shopify_raw_assets(size), marts_assets(size))} == {"warehouse"}
+    size = get_settings().orchestration.batch_size
+    assert {a.op.pool for a in (shopify_raw_assets(get_settings()), marts_assets(size))} == {
+        "warehouse"
+    }
     policy = TENANT_SYNC_JOB.op_retry_policy
     assert policy is not None and policy.backoff == Backoff.EXPONENTIAL and policy.max_retries
 

@@ -75,11 +75,11 @@ def synced(make_tenant, sim, tmp_path_factory):
     partition (no run config: the defaults) runs it."""
     made = make_tenant(orders=300, seed=7)
     tenant = made["tenant"]
-    size = get_settings().orchestration_batch_size
+    size = get_settings().orchestration.batch_size
     with temp_instance(tmp_path_factory.mktemp("dagster")) as instance:
         key = add_partition(instance, tenant)
         result = materialize(
-            [shopify_raw_assets(size), marts_assets(size)],
+            [shopify_raw_assets(get_settings()), marts_assets(size)],
             partition_key=key,
             instance=instance,
             resources=defs().resources,
@@ -138,9 +138,10 @@ def batch(make_tenant, sim, database_url, tmp_path_factory):
             name="gone",
             shop_domain=f"gone-{uuid.uuid4().hex[:8]}.myshopify.com",
             access_token="unused",
+            settings=get_settings(),
         )
     broken = make_tenant(orders=60, seed=30)["tenant"]
-    run_sync(broken.id, trigger="cli")
+    run_sync(broken.id, get_settings(), trigger="cli")
     break_raw_orders(database_url, broken)
     members = [
         healthy[0]["tenant"],

@@ -23,10 +23,11 @@ from dagster._core.storage.tags import (
 )
 
 from core import tenants
-from core.settings import load_settings
+from core.settings import get_settings, load_settings
 from orchestration.definitions import defs
 from orchestration.jobs import TENANT_SYNC_JOB
 from orchestration.partitions import TENANTS, batches, partition_key, tenant_id
+from orchestration.resources import warehouse
 from orchestration.schedules import daily_sync_schedule
 from orchestration.sensors import tenant_partitions
 from tests.orchestration.conftest import add_partition
@@ -45,7 +46,12 @@ def registry(database_url: str) -> list[str]:
 
 def evaluate(instance, repository):
     """One tick of the tenants sensor, its partition requests applied as the daemon does."""
-    result = tenant_partitions(build_sensor_context(instance=instance, repository_def=repository))
+    context = build_sensor_context(
+        instance=instance,
+        repository_def=repository,
+        resources={"warehouse": warehouse(get_settings())},
+    )
+    result = tenant_partitions(context)
     if isinstance(result, SensorResult):
         for request in result.dynamic_partitions_requests:
             if isinstance(request, AddDynamicPartitionsRequest):

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from core import tenants
+from core.settings import get_settings
 from simulator.shop import Shop, ShopSpec
 from tests.transforms.helpers import ANCHOR, STORES, Tenant, data_dir, next_name
 
@@ -34,7 +35,11 @@ def make_tenant(database_url: str, transforms_data_dir: Path):
         domain = spec.name if spec else f"tx-bare-{n}"
         with psycopg.connect(url, autocommit=True) as conn:
             record = tenants.create(
-                conn, name=domain, shop_domain=f"{domain}.myshopify.com", access_token="t"
+                conn,
+                name=domain,
+                shop_domain=f"{domain}.myshopify.com",
+                access_token="t",
+                settings=get_settings(),
             )
         return Tenant(record.id, record.raw_schema, Shop(spec) if spec else None, url)
 

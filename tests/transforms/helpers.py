@@ -92,7 +92,10 @@ class Tenant:
 
     def build(self, *, full_refresh: bool = False) -> runner.BuildResult:
         result = runner.build_tenant(
-            self.id, self.raw_schema, full_refresh=full_refresh, url=self.url
+            get_settings().on_database(self.url),
+            self.id,
+            self.raw_schema,
+            full_refresh=full_refresh,
         )
         assert result.success, result.failures
         return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import get_settings
 from dbt_project import runner
 from simulator.shop import ShopSpec
 from tests.transforms.helpers import mart_figures, mart_snapshot, query, truth_figures
@@ -44,7 +45,9 @@ def batch(make_tenant):
     tenants = [make_tenant(spec) for spec in BATCH]
     for tenant in tenants:
         tenant.load_store()
-    results = runner.build_tenants([(t.id, t.raw_schema) for t in tenants], url=tenants[0].url)
+    results = runner.build_tenants(
+        get_settings().on_database(tenants[0].url), [(t.id, t.raw_schema) for t in tenants]
+    )
     assert [(r.tenant_id, r.success, r.failures) for r in results] == [
         (t.id, True, []) for t in tenants
     ]
@@ -71,7 +74,8 @@ def test_tenants_sharing_shopify_ids_stay_apart(make_tenant):
     first.load(orders=[line_order(1, "10.00")])
     second.load(orders=[line_order(1, "25.00")])
     results = runner.build_tenants(
-        [(first.id, first.raw_schema), (second.id, second.raw_schema)], url=first.url
+        get_settings().on_database(first.url),
+        [(first.id, first.raw_schema), (second.id, second.raw_schema)],
     )
     assert all(r.success for r in results), [r.failures for r in results]
     assert_one_invocation(results)
@@ -94,7 +98,9 @@ def test_a_broken_tenant_does_not_stop_its_batch(make_tenant):
         tenant.load(orders=[line_order(n, f"{n}.00")])
     broken.load(orders=[line_order(4, "not money")])
     batch = [good[0], broken, good[1], good[2]]
-    results = runner.build_tenants([(t.id, t.raw_schema) for t in batch], url=broken.url)
+    results = runner.build_tenants(
+        get_settings().on_database(broken.url), [(t.id, t.raw_schema) for t in batch]
+    )
     assert [r.tenant_id for r in results] == [t.id for t in batch]
     outcome = {r.tenant_id: r for r in results}
     assert not outcome[broken.id].success

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from core import migrate
+from core.settings import get_settings
 from dbt_project import runner
 from tests.transforms.helpers import load_raw, query
 
@@ -51,7 +52,7 @@ def fresh(make_database, make_tenant):
 
 def test_concurrent_first_builds_of_two_tenants(fresh):
     url, good, _ = fresh
-    assert runner.missing_marts(url) == list(runner.MART_MODELS)
+    assert runner.missing_marts(get_settings().on_database(url)) == list(runner.MART_MODELS)
     processes = [xeno(url, str(tenant.id)) for tenant in good]
     for process in processes:
         out, err = process.communicate(timeout=300)

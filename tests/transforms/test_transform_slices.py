@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core.settings import get_settings
 from dbt_project import runner
 from simulator.shop import ShopSpec
 from tests.transforms.helpers import STORES, mart_snapshot, query
@@ -194,12 +195,16 @@ def test_rebuild_checks_new_raw_rows_at_the_marts(make_tenant):
         "line_items": [{"id": 11, "title": "Thing", "price": "10.00", "quantity": 1}],
     }
     tenant.load(orders=[order])
-    assert runner.tenants_without_marts(tenant.url, batch) == [tenant.id]
+    assert runner.tenants_without_marts(get_settings().on_database(tenant.url), batch) == [
+        tenant.id
+    ]
     tenant.build()
-    assert runner.tenants_without_marts(tenant.url, batch) == []
+    assert runner.tenants_without_marts(get_settings().on_database(tenant.url), batch) == []
 
     tenant.load(orders=[{**order, "id": 2, "name": "#1002", "created_at": None}])
-    result = runner.build_tenant(tenant.id, tenant.raw_schema, url=tenant.url)
+    result = runner.build_tenant(
+        get_settings().on_database(tenant.url), tenant.id, tenant.raw_schema
+    )
     assert not result.success
     (failure,) = [f for f in result.failures if "not_null_columns_fct_orders" in f]
     assert "1 result" in failure

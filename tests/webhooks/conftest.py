@@ -22,6 +22,7 @@ import pytest
 
 from api.webhooks.verify import signature
 from core import tenants
+from core.settings import get_settings
 from tests.api.conftest import PASSWORD, ensure_api_role
 from tests.ingestion.conftest import Simulator, ingestion_env, sim, simulator_url
 
@@ -43,7 +44,7 @@ def wh_database(database_url: str, admin_url: str, ingestion_env: dict) -> str:
     from dbt_project.runner import ensure_marts
 
     ensure_api_role(admin_url)
-    ensure_marts(database_url)
+    ensure_marts(get_settings().on_database(database_url))
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("select app.ensure_api_role()")
         conn.execute("select app.grant_webhook_access()")
@@ -189,6 +190,7 @@ def make_shop(sim: Simulator, wh_database: str) -> Iterator[Callable[..., Shop]]
                 shop_domain=info["domain"],
                 access_token=info["token"],
                 webhook_secret=info["webhook_secret"],
+                settings=get_settings(),
             )
         made.append(Shop(info, tenant))
         return made[-1]

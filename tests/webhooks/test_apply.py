@@ -8,6 +8,7 @@ import time
 import httpx
 import psycopg
 
+from core.settings import get_settings
 from ingestion.sync import run_sync
 from ingestion.webhooks import apply_pending
 from tests.webhooks.conftest import Shop, register_owner, stored
@@ -51,10 +52,10 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
     older = order(sim, shop, updated_at="2024-06-01T10:00:00Z", note="older")
     deliver(server.url, shop, "orders/updated", newer)
     deliver(server.url, shop, "orders/updated", older)  # same batch: the newest wins
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.skipped) == (1, 1)
     deliver(server.url, shop, "orders/updated", older)  # a later batch: still stale
-    assert apply_pending(shop.tenant.id).skipped == 1
+    assert apply_pending(shop.tenant.id, get_settings()).skipped == 1
     assert raw(conn, shop, "select note from {s}.orders where id = %s", ORDER_ID) == [("newest",)]
     lines = raw(conn, shop, "select count(*) from {s}.orders__line_items")[0][0]
     assert lines == len(newer["line_items"])  # nested tables, like a sync
@@ -63,12 +64,14 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
     deliver(server.url, shop, "products/delete", {"id": 424242})  # never loaded
     deliver(server.url, shop, "carts/create", {"id": "c1", "token": "c1"})
     deliver(server.url, shop, "shop/update", {"id": 1})
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.skipped, batch.unhandled) == (2, 1, 1)
     flagged = raw(conn, shop, "select _xeno_deleted_at is not null from {s}.orders")
     assert flagged == [(True,)]
     deliver(server.url, shop, "orders/updated", order(sim, shop, updated_at="2030-01-01T00:00:00Z"))
-    assert apply_pending(shop.tenant.id).skipped == 1  # a deleted order stays deleted
+    assert (
+        apply_pending(shop.tenant.id, get_settings()).skipped == 1
+    )  # a deleted order stays deleted
     assert stored(conn, shop.tenant.id, "status = 'unhandled' and topic = 'shop/update'") == 1
 
 
@@ -82,7 +85,7 @@ def test_store_mutation_reaches_raw_and_marts_and_redaction_removes_identity(
         "insert into app.memberships (tenant_id, user_id, role) values (%s, %s, 'owner')",
         (shop.tenant.id, user_id),
     )
-    run_sync(shop.tenant.id)
+    run_sync(shop.tenant.id, get_settings())
     worker_factory()
     headers["x-tenant-id"] = str(shop.tenant.id)
     first = httpx.post(f"{server.url}/api/shopify/webhooks/register", headers=headers, timeout=30)

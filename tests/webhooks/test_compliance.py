@@ -145,7 +145,7 @@ def _mart_customer(conn: psycopg.Connection, shop: Shop, customer: dict) -> None
 
 def test_each_topic_has_its_effect(app_server, make_shop, sim, conn):
     shop = make_shop(orders=5, customers=3)
-    run_sync(shop.tenant.id)
+    run_sync(shop.tenant.id, get_settings())
     customer = sim.records(shop.info, "customers")[0]
     _mart_customer(conn, shop, customer)
     ref = {"id": customer["id"], "email": customer["email"]}
@@ -156,7 +156,7 @@ def test_each_topic_has_its_effect(app_server, make_shop, sim, conn):
     }
     for topic, payload in topics.items():
         assert post(app_server, signed(shop.domain, topic, payload)).status_code == 200
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.failed) == (3, 0)
 
     export = conn.execute(
@@ -178,7 +178,7 @@ def test_each_topic_has_its_effect(app_server, make_shop, sim, conn):
         "select reason, due_at - requested_at from app.tenant_deletions where tenant_id = %s",
         (shop.tenant.id,),
     ).fetchone()
-    grace = get_settings().tenant_deletion_grace_hours
+    grace = get_settings().webhooks.deletion_grace_hours
     assert due is not None and due[0] == "shop/redact" and due[1].total_seconds() == grace * 3600
     actions = [row[1] for row in audit(conn, "tenant_id = %s", shop.tenant.id)][1:]
     assert actions == [f"privacy.{topic}" for topic in topics]  # after tenant.created

@@ -7,6 +7,7 @@ import json
 import httpx
 import psycopg
 
+from core.settings import get_settings
 from ingestion.webhook_privacy import purge_due
 from ingestion.webhooks import apply_pending
 from tests.webhooks.conftest import register_owner
@@ -35,7 +36,7 @@ def test_stream_tells_members_about_changed_orders(server, make_shop, conn):
         lines = response.iter_lines()
         assert next(lines) == "event: ready"
         deliver(server.url, shop, "orders/create", {"id": 5, "updated_at": "2024-06-01T00:00:00Z"})
-        assert apply_pending(shop.tenant.id).applied == 1
+        assert apply_pending(shop.tenant.id, get_settings()).applied == 1
         while next(lines) != "event: orders":
             pass
         data = json.loads(next(lines).removeprefix("data:"))
@@ -46,7 +47,7 @@ def test_event_log_reports_unhandled_topics(server, make_shop, conn):
     shop = make_shop()
     headers = member_headers(server.url, conn, shop.tenant.id, "viewer")
     deliver(server.url, shop, "inventory_levels/update", {"inventory_item_id": 1})
-    apply_pending(shop.tenant.id)
+    apply_pending(shop.tenant.id, get_settings())
     response = httpx.get(
         f"{server.url}/api/shopify/webhooks/events", params={"status": "unhandled"}, headers=headers
     )
@@ -60,18 +61,18 @@ def test_event_log_reports_unhandled_topics(server, make_shop, conn):
 def test_shop_redact_schedules_the_tenants_erasure(server, make_shop, conn):
     shop = make_shop()
     deliver(server.url, shop, "shop/redact", {"shop_domain": shop.domain})
-    assert apply_pending(shop.tenant.id).applied == 1
+    assert apply_pending(shop.tenant.id, get_settings()).applied == 1
     due = conn.execute(
         "select due_at > now() + interval '47 hours' from app.tenant_deletions "
         "where tenant_id = %s",
         (shop.tenant.id,),
     ).fetchone()
     assert due == (True,)  # TENANT_DELETION_GRACE_HOURS (48) from now
-    assert shop.tenant.id not in purge_due()
+    assert shop.tenant.id not in purge_due(get_settings())
     conn.execute(
         "update app.tenant_deletions set due_at = now() where tenant_id = %s", (shop.tenant.id,)
     )
-    assert shop.tenant.id in purge_due()
+    assert shop.tenant.id in purge_due(get_settings())
     gone = conn.execute("select count(*) from app.tenants where id = %s", (shop.tenant.id,))
     assert gone.fetchone() == (0,)
     actions = conn.execute(

@@ -9,6 +9,7 @@ import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.settings import get_settings
 from ingestion.webhooks import apply_all_pending, apply_pending
 from tests.webhooks.conftest import Shop, register_owner, stored
 from tests.webhooks.test_apply import deliver
@@ -55,7 +56,10 @@ def test_poison_is_quarantined_and_neither_its_batch_nor_other_tenants_wait(
     store(conn, healthy, [("customers/update", customer(2, n)) for n in range(1_000)])
 
     # one pass over both tenants, as the apply loop makes it: neither raises
-    results = {shop.tenant.id: apply_all_pending(shop.tenant.id) for shop in (poisoned, healthy)}
+    results = {
+        shop.tenant.id: apply_all_pending(shop.tenant.id, get_settings())
+        for shop in (poisoned, healthy)
+    }
     assert all(r.ok for r in results.values()), results
     assert stored(conn, healthy.tenant.id, "status = 'applied'") == 1_000
     assert stored(conn, poisoned.tenant.id, "status = 'applied'") == 1
@@ -68,13 +72,13 @@ def test_poison_is_quarantined_and_neither_its_batch_nor_other_tenants_wait(
     loaded = conn.execute(f'select count(*) from "{healthy.tenant.raw_schema}".customers')
     assert loaded.fetchone()[0] == 1_000
     # terminal: nothing is due any more, the next pass has nothing to do
-    assert apply_pending(poisoned.tenant.id).events == 0
+    assert apply_pending(poisoned.tenant.id, get_settings()).events == 0
 
 
 def test_quarantine_shows_in_the_event_log_and_metrics(server, make_shop, conn):
     shop = make_shop()
     store(conn, shop, POISON[:2])
-    apply_pending(shop.tenant.id)
+    apply_pending(shop.tenant.id, get_settings())
     headers, user_id = register_owner(server.url)
     conn.execute(
         "insert into app.memberships (tenant_id, user_id, role) values (%s, %s, 'viewer')",
@@ -121,7 +125,7 @@ def test_a_payload_that_breaks_the_load_fails_alone(make_shop, conn):
     # passes every check, but no column type holds it: the dlt load of its batch fails
     poison = ("customers/update", {**customer(3, 99), "orders_count": 10**30})
     store(conn, shop, [*good[:3], poison, *good[3:]])
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.failed) == (7, 1)
     (error,) = conn.execute(
         "select error from app.webhook_events where tenant_id = %s and status = 'failed'",

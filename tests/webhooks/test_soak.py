@@ -17,6 +17,7 @@ import time
 import httpx
 import psycopg
 
+from core.settings import get_settings
 from dbt_project.runner import build_tenants
 from ingestion.sync import run_sync
 from tests.webhooks.conftest import Shop, register_owner
@@ -56,8 +57,8 @@ def test_live_loop_soak(sim, make_shop, server_factory, worker_factory, conn, da
     server = server_factory()
     for shop in shops:
         subscribe(sim, shop, server.url)
-        run_sync(shop.tenant.id)
-    build_tenants([(s.tenant.id, s.tenant.raw_schema) for s in shops])
+        run_sync(shop.tenant.id, get_settings())
+    build_tenants(get_settings(), [(s.tenant.id, s.tenant.raw_schema) for s in shops])
     tenants_total = conn.execute("select count(*) from app.tenants").fetchone()[0]
     worker_factory()
 

@@ -9,6 +9,7 @@ import time
 import httpx
 import psycopg
 
+from core.settings import get_settings
 from dbt_project.runner import build_tenants
 from ingestion import runs
 from ingestion.sync import run_sync
@@ -73,8 +74,8 @@ def test_a_tenant_whose_build_fails_fails_alone(
 ):
     healthy, broken = make_shop(orders=5), make_shop(orders=5)
     for shop in (healthy, broken):
-        run_sync(shop.tenant.id)
-    build_tenants([(s.tenant.id, s.tenant.raw_schema) for s in (healthy, broken)])
+        run_sync(shop.tenant.id, get_settings())
+    build_tenants(get_settings(), [(s.tenant.id, s.tenant.raw_schema) for s in (healthy, broken)])
     # the broken store's raw orders no longer cast to money, and every build reads them
     raw = f'"{broken.tenant.raw_schema}".orders'
     conn.execute(f"alter table {raw} alter column total_price type text")
