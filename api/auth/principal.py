@@ -28,3 +28,18 @@ class Principal(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     email: str
     tenant: TenantAccess | None = None
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None:
+        """The tenant the route acts in (None on routes without one): with `user_id`, the
+        scope of the caller's transactions (api.db)."""
+        return self.tenant.tenant_id if self.tenant is not None else None
+
+
+class TenantScope(msgspec.Struct, frozen=True):
+    """A member the guards admitted into the request's tenant: what a tenant route's
+    transactions act as and in (api.db), and the marts version read caches key on."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    marts_built_at: datetime | None = None
