@@ -1,13 +1,14 @@
 """The API application: `create_app(settings)` wires every domain into one Litestar app.
 
 Domains (auth, tenants, analysts, insights, store_data, sync, webhooks, system, web) each
-bring a controller, a service and their schemas; this module builds the services once
-(api.services) and mounts the controllers, each of which declares the dependencies it
-uses. The API serves HTTP only: it records requests (sync runs, Shopify's webhook
-deliveries) and reads results; the jobs run in the worker (`xeno worker`) and Dagster.
-Two loops run beside the server: the webhook writer's group commits and the live-event
-listener. Routes live under `/api/v1`, with `/api` as an alias for the seed's clients
-(hidden from the schema so operation ids stay unique).
+bring their controllers and, most of them, a service and schemas; this module builds the
+services once (api.services) and mounts the controllers, each of which declares the
+dependencies it uses (the caller and tenant scope: api.auth.context). The API serves
+HTTP only: it records requests (sync runs, Shopify's webhook deliveries) and reads
+results; the jobs run in the worker (`xeno worker`) and Dagster. Two loops run beside
+the server: the webhook writer's group commits and the live-event listener. Routes live
+under `/api/v1`, with `/api` as an alias for the seed's clients (hidden from the schema
+so operation ids stay unique).
 """
 
 from __future__ import annotations

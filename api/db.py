@@ -14,8 +14,8 @@ worker thread, under the same role and scoping.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
 import anyio.to_thread
@@ -148,17 +148,12 @@ class Database:
             await conn.execute(_SCOPE, _scope_params(scope))
             yield conn
 
-    @contextmanager
-    def scoped_sync(self, scope: Scope | None = None) -> Iterator[psycopg.Connection]:
-        with self.sync_pool.connection() as conn, conn.transaction():
-            conn.execute(_SCOPE, _scope_params(scope))
-            yield conn
-
     async def run_scoped(self, fn: Callable[[psycopg.Connection], T], scope: Scope) -> T:
         """Run a synchronous `core` function in one scoped transaction, off the event loop."""
 
         def call() -> T:
-            with self.scoped_sync(scope) as conn:
+            with self.sync_pool.connection() as conn, conn.transaction():
+                conn.execute(_SCOPE, _scope_params(scope))
                 return fn(conn)
 
         return await anyio.to_thread.run_sync(call)
