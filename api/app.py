@@ -1,23 +1,28 @@
 """The API application: `create_app(settings)` wires every domain into one Litestar app.
 
-Domains (auth, tenants, insights, store_data, sync, webhooks, system) each bring a
-controller, a service and their schemas; this module is the only place that knows all of
-them. The API serves HTTP only: it records requests (sync runs, webhook events) and reads
-results; the jobs run in the worker (`xeno worker`) and Dagster. Routes
-live under `/api/v1`, with `/api` as an alias for the seed's clients (hidden from the
-schema so operation ids stay unique).
+Domains (auth, tenants, analysts, insights, store_data, sync, webhooks, system, web) each
+bring their controllers and, most of them, a service and schemas; this module builds the
+services once (api.services) and mounts the controllers, each of which declares the
+dependencies it uses (the caller and tenant scope: api.auth.context). The API serves
+HTTP only: it records requests (sync runs, Shopify's webhook deliveries) and reads
+results; the jobs run in the worker (`xeno worker`) and Dagster. Two loops run beside
+the server: the webhook writer's group commits and the live-event listener. Routes live
+under `/api/v1`, with `/api` as an alias for the seed's clients (hidden from the schema
+so operation ids stay unique).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Router
 from litestar.config.cors import CORSConfig
-from litestar.di import Provide
+from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
@@ -28,6 +33,7 @@ from litestar.stores.memory import MemoryStore
 
 from api.analysts.controller import AnalystController, AnalystToolsController
 from api.analysts.service import AnalystService
+from api.auth.context import REQUEST_CONTEXT
 from api.auth.controller import AuthController
 from api.auth.middleware import AuthMiddleware
 from api.auth.service import AuthService
@@ -41,6 +47,7 @@ from api.limits import check_request
 from api.logs import configure as configure_logs
 from api.middleware import errors_as_responses, json_cors_refusals, request_context_middleware
 from api.openapi import document_errors
+from api.services import Services
 from api.store_data.controller import StoreDataController
 from api.store_data.service import StoreDataService
 from api.sync.controller import SyncController
@@ -95,8 +102,18 @@ def _auth_client(request: Request[Any, Any, Any]) -> str:
     return f"{request.route_handler.handler_name}:{get_remote_address(request)}"
 
 
-def _singleton(value: object) -> Provide:
-    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+@asynccontextmanager
+async def _beside_the_server(*loops: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run `loops` as tasks for the app's lifetime; cancel them at shutdown."""
+    tasks = [asyncio.create_task(loop, name=loop.__qualname__) for loop in loops]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def docs_pages() -> list[Any]:
@@ -125,38 +142,32 @@ def create_app(settings: Settings) -> Litestar:
     db = Database(settings)
     broker = EventBroker(db.url)
     webhook_writer = GroupCommitter(db)
-    services: dict[str, Any] = {
-        "settings": settings,
-        "db": db,
-        "auth_service": AuthService(db, settings),
-        "tenant_service": TenantService(db, settings),
-        "analyst_service": AnalystService(db, settings),
-        "insights_service": InsightsService(
-            db, DashboardCache(settings.api.dashboard_cache_seconds)
-        ),
-        "store_data_service": StoreDataService(db),
-        "sync_service": SyncService(db),
-        "webhook_receiver": WebhookReceiver(db, SignerCache(db, settings), webhook_writer),
-        "webhook_service": WebhookService(db, settings),
-        "event_broker": broker,
-    }
+    services = Services(
+        settings=settings,
+        db=db,
+        auth=AuthService(db, settings),
+        tenants=TenantService(db, settings),
+        analysts=AnalystService(db, settings),
+        insights=InsightsService(db, DashboardCache(settings.api.dashboard_cache_seconds)),
+        store_data=StoreDataService(db),
+        sync=SyncService(db),
+        webhook_receiver=WebhookReceiver(db, SignerCache(db, settings), webhook_writer),
+        webhooks=WebhookService(db, settings),
+        event_broker=broker,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await db.open()
-        background = (broker, webhook_writer)
-        for task in background:
-            task.start()
         # Everything built so far (modules, routes, the app) lives as long as the process:
         # out of the collector's sight, a full collection no longer stalls requests for
         # as long as it takes to walk ~170k startup objects (docs/decisions.md).
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with _beside_the_server(broker.listen(), *webhook_writer.writers()):
+                yield
         finally:
-            for task in background:
-                await task.stop()
             await db.close()
 
     rate_limit = RateLimitConfig(
@@ -192,7 +203,8 @@ def create_app(settings: Settings) -> Litestar:
             DashboardPageController,
             DocsRedirectController,
         ],
-        dependencies={name: _singleton(value) for name, value in services.items()},
+        state=State({"services": services}),
+        dependencies=REQUEST_CONTEXT,
         middleware=[
             request_context_middleware(production=settings.is_production),
             prometheus.middleware,

@@ -14,9 +14,9 @@ worker thread, under the same role and scoping.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
 
 import anyio.to_thread
 import psycopg
@@ -31,6 +31,17 @@ T = TypeVar("T")
 _SCOPE = "select set_config('app.user_id', %s, true), set_config('app.tenant_id', %s, true)"
 
 
+class Scope(Protocol):
+    """Whom a transaction acts for: the caller (`app.user_id`) and the tenant whose rows
+    it may see (`app.tenant_id`; None: no tenant's). A `Principal` or a `TenantScope`."""
+
+    @property
+    def user_id(self) -> uuid.UUID: ...
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None: ...
+
+
 class UnsafeDatabaseRole(RuntimeError):
     """The API would run with a role that row-level security does not restrict."""
 
@@ -39,8 +50,11 @@ def _session_sql(settings: Settings) -> str:
     return f"set role {API_ROLE}; set statement_timeout = {int(settings.api.statement_timeout_ms)}"
 
 
-def _text(value: uuid.UUID | None) -> str:
-    return "" if value is None else str(value)
+def _scope_params(scope: Scope | None) -> tuple[str, str]:
+    """`set_config`'s values: the empty string for no one, no tenant."""
+    if scope is None:
+        return "", ""
+    return str(scope.user_id), "" if scope.tenant_id is None else str(scope.tenant_id)
 
 
 class Database:
@@ -128,33 +142,18 @@ class Database:
             )
 
     @asynccontextmanager
-    async def scoped(
-        self, *, user_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
-    ) -> AsyncIterator[psycopg.AsyncConnection]:
-        """One transaction as `user_id`, inside `tenant_id` (None: no tenant rows visible)."""
+    async def scoped(self, scope: Scope | None = None) -> AsyncIterator[psycopg.AsyncConnection]:
+        """One transaction for `scope` (None: no user, no tenant rows visible)."""
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(_SCOPE, (_text(user_id), _text(tenant_id)))
+            await conn.execute(_SCOPE, _scope_params(scope))
             yield conn
 
-    @contextmanager
-    def scoped_sync(
-        self, *, user_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
-    ) -> Iterator[psycopg.Connection]:
-        with self.sync_pool.connection() as conn, conn.transaction():
-            conn.execute(_SCOPE, (_text(user_id), _text(tenant_id)))
-            yield conn
-
-    async def run_scoped(
-        self,
-        fn: Callable[[psycopg.Connection], T],
-        *,
-        user_id: uuid.UUID | None = None,
-        tenant_id: uuid.UUID | None = None,
-    ) -> T:
+    async def run_scoped(self, fn: Callable[[psycopg.Connection], T], scope: Scope) -> T:
         """Run a synchronous `core` function in one scoped transaction, off the event loop."""
 
         def call() -> T:
-            with self.scoped_sync(user_id=user_id, tenant_id=tenant_id) as conn:
+            with self.sync_pool.connection() as conn, conn.transaction():
+                conn.execute(_SCOPE, _scope_params(scope))
                 return fn(conn)
 
         return await anyio.to_thread.run_sync(call)

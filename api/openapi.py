@@ -19,7 +19,7 @@ import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.routes import HTTPRoute
 
 from api.auth.middleware import TENANT_HEADER
@@ -51,13 +51,14 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # what reads or writes nothing in the database cannot be told "busy"
 _NO_DATABASE = frozenset({"health", "status", "metrics"})
 
-# Declared by every handler whose tenant comes from the header, so that Litestar documents
-# (and validates) it; the auth middleware has already read it to check the membership. Not
-# a controller-wide parameter: those also bind Litestar's automatic OPTIONS answer.
+# Declared by the tenant dependency of the routes whose tenant comes from the header
+# (api.auth.context), so that Litestar documents (and validates) it; the auth middleware has
+# already read it to check the membership. Not a controller-wide parameter: those also bind
+# Litestar's automatic OPTIONS answer.
 TenantHeader = Annotated[
     uuid.UUID,
-    Parameter(
-        header=TENANT_HEADER,
+    HeaderParameter(
+        name=TENANT_HEADER,
         required=True,
         description="The tenant (store) the request acts on; the caller must be a member.",
     ),

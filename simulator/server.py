@@ -66,9 +66,13 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening socket (port 0 picks a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:  # e.g. the port is taken: the caller reports it, nothing stays open
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import anyio.to_thread
@@ -15,6 +14,7 @@ from litestar.exceptions import ClientException, NotFoundException, PermissionDe
 from psycopg.rows import class_row
 
 from api.analysts.schemas import AnalystGrantOut, GrantedAnalystOut
+from api.auth.principal import TenantScope
 from api.db import API_ROLE, Database
 from core import analysts
 from core.audit import record as audit
@@ -30,9 +30,7 @@ class AnalystService:
         # A snapshot holds a thread and a connection for seconds: two at a time per process.
         self.export_limiter = anyio.CapacityLimiter(2)
 
-    async def grant(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, login: str
-    ) -> GrantedAnalystOut:
+    async def grant(self, tenant: TenantScope, login: str) -> GrantedAnalystOut:
         # The analyst's URL names the warehouse as DATABASE_URL does (host, port, TLS),
         # never the API's own login (API_DATABASE_URL).
         base_url = resolve_database_url(self.settings)
@@ -40,16 +38,16 @@ class AnalystService:
         def apply(conn: psycopg.Connection) -> analysts.Granted:
             return analysts.grant(
                 conn,
-                tenant_id,
+                tenant.tenant_id,
                 login,
-                actor=f"user:{user_id}",
+                actor=f"user:{tenant.user_id}",
                 as_owner=True,
                 settings=self.settings,
                 base_url=base_url,
             )
 
         try:
-            granted = await self.db.run_scoped(apply, user_id=user_id, tenant_id=tenant_id)
+            granted = await self.db.run_scoped(apply, tenant)
         except analysts.AnalystError as exc:
             raise ClientException(str(exc)) from None
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -58,32 +56,33 @@ class AnalystService:
             granted.login, granted.tenant_id, granted.created, granted.connection_url
         )
 
-    async def revoke(self, user_id: uuid.UUID, tenant_id: uuid.UUID, login: str) -> None:
+    async def revoke(self, tenant: TenantScope, login: str) -> None:
         def apply(conn: psycopg.Connection) -> bool:
-            return analysts.revoke(conn, tenant_id, login, actor=f"user:{user_id}", as_owner=True)
+            actor = f"user:{tenant.user_id}"
+            return analysts.revoke(conn, tenant.tenant_id, login, actor=actor, as_owner=True)
 
-        if not await self.db.run_scoped(apply, user_id=user_id, tenant_id=tenant_id):
+        if not await self.db.run_scoped(apply, tenant):
             raise NotFoundException(f"login {login} has no access to this tenant")
 
-    async def list(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> list[AnalystGrantOut]:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def list(self, tenant: TenantScope) -> list[AnalystGrantOut]:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(AnalystGrantOut))
             await cur.execute(
                 "select login, tenant_id, granted_at, granted_by from app.analyst_grants "
                 "where tenant_id = %s order by login",
-                (tenant_id,),
+                (tenant.tenant_id,),
             )
             return await cur.fetchall()
 
-    async def snapshot(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Path:
+    async def snapshot(self, tenant: TenantScope) -> Path:
         """A DuckDB file of the tenant's marts in a folder of its own; the caller removes
         the folder once the file is sent. Audited."""
         folder = Path(tempfile.mkdtemp(prefix="export-", dir=self._exports_dir()))
-        path = folder / f"xeno-{tenant_id}.duckdb"
+        path = folder / f"xeno-{tenant.tenant_id}.duckdb"
 
         def write() -> int:
             result = export_tenant(
-                tenant_id,
+                tenant.tenant_id,
                 path,
                 url=self.db.url,
                 role=API_ROLE,
@@ -97,13 +96,13 @@ class AnalystService:
             def record(conn: psycopg.Connection) -> None:
                 audit(
                     conn,
-                    actor=f"user:{user_id}",
-                    tenant_id=tenant_id,
+                    actor=f"user:{tenant.user_id}",
+                    tenant_id=tenant.tenant_id,
                     action="marts.exported",
                     detail={"rows": rows, "format": "duckdb"},
                 )
 
-            await self.db.run_scoped(record, user_id=user_id, tenant_id=tenant_id)
+            await self.db.run_scoped(record, tenant)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

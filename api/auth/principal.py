@@ -30,8 +30,16 @@ class Principal(msgspec.Struct, frozen=True):
     tenant: TenantAccess | None = None
 
     @property
-    def scope(self) -> TenantAccess:
-        """The request's tenant, on routes whose guard requires one (`member` and up)."""
-        if self.tenant is None:
-            raise LookupError("this route names no tenant; it must be guarded by `member`")
-        return self.tenant
+    def tenant_id(self) -> uuid.UUID | None:
+        """The tenant the route acts in (None on routes without one): with `user_id`, the
+        scope of the caller's transactions (api.db)."""
+        return self.tenant.tenant_id if self.tenant is not None else None
+
+
+class TenantScope(msgspec.Struct, frozen=True):
+    """A member the guards admitted into the request's tenant: what a tenant route's
+    transactions act as and in (api.db), and the marts version read caches key on."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    marts_built_at: datetime | None = None

@@ -13,6 +13,7 @@ import psycopg
 from litestar.exceptions import NotAuthorizedException
 
 from api.auth import passwords, tokens
+from api.auth.principal import Principal
 from api.auth.schemas import AuthResponse, UserOut
 from api.db import Database
 from api.errors import ConflictException
@@ -96,14 +97,14 @@ class AuthService:
                 await self._revoke_family(conn, family_id)
         raise NotAuthorizedException(INVALID_REFRESH)
 
-    async def logout(self, user_id: uuid.UUID, refresh_token: str) -> None:
+    async def logout(self, caller: Principal, refresh_token: str) -> None:
         """End the session (token family) of the given refresh token, if it is the caller's."""
-        async with self.db.scoped(user_id=user_id) as conn:
+        async with self.db.scoped(caller) as conn:
             row = await (
                 await conn.execute(
                     "select family_id from app.refresh_tokens "
                     "where token_hash = %s and user_id = %s",
-                    (tokens.refresh_token_hash(refresh_token), user_id),
+                    (tokens.refresh_token_hash(refresh_token), caller.user_id),
                 )
             ).fetchone()
             if row is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 import psycopg
 
+from api.auth.principal import TenantScope
 from api.db import Database
 from api.insights.cache import DashboardCache, Key
 from api.insights.schemas import (
@@ -104,27 +105,20 @@ class InsightsService:
         self._in_flight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
         self._refreshing: set[asyncio.Task[bytes]] = set()
 
-    async def dashboard_json(
-        self,
-        user_id: uuid.UUID,
-        tenant_id: uuid.UUID,
-        start: date,
-        end: date,
-        built_at: datetime | None,
-    ) -> bytes:
-        """The encoded dashboard: from the cache when the marts have not changed since
-        `built_at` (read with the caller's membership, in the same round trip).
+    async def dashboard_json(self, tenant: TenantScope, start: date, end: date) -> bytes:
+        """The encoded dashboard: from the cache when the marts have not changed since the
+        tenant's last build (read with the caller's membership, in the same round trip).
 
         An entry past its TTL (same build) is answered at once while one background
         task recomputes it: readers never queue behind a refresh.
         """
-        key = (tenant_id, start, end)
+        key, built_at = (tenant.tenant_id, start, end), tenant.marts_built_at
         cached = self.cache.get(key, built_at)
         if cached is None:
-            return await self._computed(user_id, key, built_at)
+            return await self._computed(tenant, key)
         body, fresh = cached
         if not fresh and (key, built_at) not in self._in_flight:
-            refresh = asyncio.create_task(self._computed(user_id, key, built_at))
+            refresh = asyncio.create_task(self._computed(tenant, key))
             self._refreshing.add(refresh)
             refresh.add_done_callback(self._refreshed)
         return body
@@ -134,10 +128,11 @@ class InsightsService:
         if not task.cancelled() and task.exception() is not None:
             log.warning("dashboard refresh failed: %s", task.exception())
 
-    async def _computed(self, user_id: uuid.UUID, key: Key, built_at: datetime | None) -> bytes:
+    async def _computed(self, tenant: TenantScope, key: Key) -> bytes:
         """Compute one dashboard and cache it. Concurrent misses for the same tenant,
         range and build share one computation (a burst after a build must not run the
         same aggregation hundreds of times)."""
+        built_at = tenant.marts_built_at
         flight = (key, built_at)
         if flight in self._in_flight:
             return await asyncio.shield(self._in_flight[flight])
@@ -145,7 +140,7 @@ class InsightsService:
         self._in_flight[flight] = future
         tenant_id, start, end = key
         try:
-            async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+            async with self.db.scoped(tenant) as conn:
                 body = msgspec.json.encode(await self._dashboard(conn, tenant_id, start, end))
             self.cache.put(key, built_at, body)
             future.set_result(body)
@@ -195,10 +190,10 @@ class InsightsService:
         )
 
     async def abandoned_carts(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, start: date, end: date, limit: int
+        self, tenant: TenantScope, start: date, end: date, limit: int
     ) -> list[AbandonedCart]:
-        params = {"tenant": tenant_id, "start": start, "end": end, "limit": limit}
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+        params = {"tenant": tenant.tenant_id, "start": start, "end": end, "limit": limit}
+        async with self.db.scoped(tenant) as conn:
             rows = await _rows(conn, _ABANDONED_LIST, params)
         return [
             AbandonedCart(

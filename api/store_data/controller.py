@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
-from litestar.datastructures import State
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from api.auth.guards import member
-from api.auth.principal import Principal
-from api.openapi import BEARER, TenantHeader
+from api.auth.context import Tenant, TenantHeaderController
+from api.services import provide
 from api.store_data.schemas import Customer, Order, Page, Product
-from api.store_data.service import CUSTOMERS, ORDERS, PRODUCTS, Listing, StoreDataService
+from api.store_data.service import CUSTOMERS, ORDERS, PRODUCTS, StoreDataService
 
 Service = NamedDependency[StoreDataService]
 
@@ -21,62 +19,31 @@ Limit = Annotated[int, QueryParameter(ge=1, le=250, description="page size (1-25
 Cursor = Annotated[
     str | None, QueryParameter(description="nextCursor of the previous page", max_length=512)
 ]
-AuthedRequest = Request[Principal, object, State]
 
 
-async def _page(
-    service: StoreDataService,
-    listing: Listing,
-    request: AuthedRequest,
-    limit: int,
-    cursor: str | None,
-) -> Page[Any]:
-    return await service.page(
-        listing,
-        user_id=request.user.user_id,
-        tenant_id=request.user.scope.tenant_id,
-        limit=limit,
-        after=cursor,
-    )
-
-
-class StoreDataController(Controller):
+class StoreDataController(TenantHeaderController):
     path = "/shopify"
     tags = ["store data"]
-    opt = {"tenant": "header"}
-    guards = [member]
-    security = BEARER
+    dependencies = {
+        **TenantHeaderController.dependencies,
+        "service": provide(lambda services: services.store_data),
+    }
 
     @get("/products", operation_id="listProducts")
     async def products(
-        self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        store_data_service: Service,
-        limit: Limit = 50,
-        cursor: Cursor = None,
+        self, tenant: Tenant, service: Service, limit: Limit = 50, cursor: Cursor = None
     ) -> Page[Product]:
-        return await _page(store_data_service, PRODUCTS, request, limit, cursor)
+        return await service.page(PRODUCTS, tenant, limit=limit, after=cursor)
 
     @get("/customers", operation_id="listCustomers")
     async def customers(
-        self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        store_data_service: Service,
-        limit: Limit = 50,
-        cursor: Cursor = None,
+        self, tenant: Tenant, service: Service, limit: Limit = 50, cursor: Cursor = None
     ) -> Page[Customer]:
-        return await _page(store_data_service, CUSTOMERS, request, limit, cursor)
+        return await service.page(CUSTOMERS, tenant, limit=limit, after=cursor)
 
     @get("/orders", operation_id="listOrders")
     async def orders(
-        self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        store_data_service: Service,
-        limit: Limit = 50,
-        cursor: Cursor = None,
+        self, tenant: Tenant, service: Service, limit: Limit = 50, cursor: Cursor = None
     ) -> Page[Order]:
         """Newest first."""
-        return await _page(store_data_service, ORDERS, request, limit, cursor)
+        return await service.page(ORDERS, tenant, limit=limit, after=cursor)

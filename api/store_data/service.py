@@ -7,7 +7,6 @@ shift rows between pages.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ import msgspec
 import psycopg
 from litestar.exceptions import ClientException
 
+from api.auth.principal import TenantScope
 from api.db import Database
 from api.store_data import cursor
 from api.store_data.schemas import Customer, Order, Page, Product
@@ -94,15 +94,14 @@ class StoreDataService:
     async def page(
         self,
         listing: Listing,
+        tenant: TenantScope,
         *,
-        user_id: uuid.UUID,
-        tenant_id: uuid.UUID,
         limit: int,
         after: str | None,
     ) -> Page[Any]:
         key = ", ".join(listing.key)
         direction = "desc" if listing.descending else "asc"
-        params: dict[str, Any] = {"tenant": tenant_id, "limit": limit + 1}
+        params: dict[str, Any] = {"tenant": tenant.tenant_id, "limit": limit + 1}
         after_clause = ""
         if after:
             values = cursor.decode(after, listing.key_kinds)
@@ -119,7 +118,7 @@ class StoreDataService:
             f"select count(*) from {listing.table} where tenant_id = %(tenant)s and {listing.where}"
         )
         try:
-            async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+            async with self.db.scoped(tenant) as conn:
                 cur = await conn.execute(query, params)
                 names = [d.name for d in cur.description or ()]
                 rows = await cur.fetchall()

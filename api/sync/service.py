@@ -14,6 +14,7 @@ import psycopg
 from litestar.exceptions import NotFoundException
 from psycopg.rows import class_row
 
+from api.auth.principal import TenantScope
 from api.db import Database
 from api.sync.schemas import SyncAccepted, SyncRunOut
 from ingestion import runs
@@ -33,35 +34,31 @@ class SyncService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def request(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, *, full_refresh: bool
-    ) -> SyncAccepted:
+    async def request(self, tenant: TenantScope, *, full_refresh: bool) -> SyncAccepted:
         def queue(conn: psycopg.Connection) -> tuple[runs.SyncRun, bool]:
-            return runs.request(conn, tenant_id, trigger="api", full_refresh=full_refresh)
+            return runs.request(conn, tenant.tenant_id, trigger="api", full_refresh=full_refresh)
 
-        run, created = await self.db.run_scoped(queue, user_id=user_id, tenant_id=tenant_id)
+        run, created = await self.db.run_scoped(queue, tenant)
         message = "sync queued" if created else "a sync of this store is already in progress"
         return SyncAccepted(message=message, sync_id=run.id, status=run.status)
 
-    async def get(self, user_id: uuid.UUID, tenant_id: uuid.UUID, sync_id: uuid.UUID) -> SyncRunOut:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def get(self, tenant: TenantScope, sync_id: uuid.UUID) -> SyncRunOut:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(SyncRunOut))
             await cur.execute(
                 _RUNS + "where r.id = %s and r.tenant_id = %s",
-                (sync_id, tenant_id),
+                (sync_id, tenant.tenant_id),
             )
             run = await cur.fetchone()
         if run is None:
             raise NotFoundException("sync not found")
         return run
 
-    async def recent(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, limit: int
-    ) -> list[SyncRunOut]:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def recent(self, tenant: TenantScope, limit: int) -> list[SyncRunOut]:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(SyncRunOut))
             await cur.execute(
                 _RUNS + "where r.tenant_id = %s order by r.requested_at desc, r.id limit %s",
-                (tenant_id, limit),
+                (tenant.tenant_id, limit),
             )
             return await cur.fetchall()

@@ -16,6 +16,7 @@ from psycopg_pool import PoolTimeout
 
 from api.db import Database
 from api.schemas import Response as Body
+from api.services import provide
 from core import migrate
 from core.settings import Settings
 
@@ -61,6 +62,10 @@ class SystemController(Controller):
     path = "/"
     tags = ["system"]
     opt = PUBLIC
+    dependencies = {
+        "settings": provide(lambda services: services.settings),
+        "db": provide(lambda services: services.db),
+    }
 
     @get("/health", operation_id="health")
     async def health(self, settings: NamedDependency[Settings]) -> Health:

@@ -19,6 +19,7 @@ from prometheus_client import Counter, Gauge
 from psycopg_pool import PoolTimeout
 
 from api.db import Database
+from api.services import provide
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ async def refresh_backlogs(db: Database) -> None:
 
 
 class MetricsController(PrometheusController):
+    dependencies = {"db": provide(lambda services: services.db)}
+
     @get(operation_id="metrics", media_type=MediaType.TEXT)
     async def get(self, db: NamedDependency[Database]) -> Response[bytes]:
         """Prometheus text exposition: HTTP metrics, auth rejections, backlogs, queues."""

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from api.auth.context import TENANT_FROM_PATH, TENANT_IN_PATH, Caller, Tenant
 from api.auth.guards import member, owner
-from api.auth.principal import Principal
 from api.errors import BadGatewayException, ConflictException
 from api.openapi import BEARER
+from api.services import provide
 from api.tenants.schemas import (
     AddMemberRequest,
     CreateTenantRequest,
@@ -24,14 +23,12 @@ from api.tenants.service import TenantService
 
 Service = NamedDependency[TenantService]
 
-AuthedRequest = Request[Principal, object, State]
-IN_PATH = {"tenant": "path"}
-
 
 class TenantController(Controller):
     path = "/tenant"
     tags = ["tenants"]
     security = BEARER
+    dependencies = {**TENANT_FROM_PATH, "service": provide(lambda services: services.tenants)}
 
     @post(
         status_code=HTTP_201_CREATED,
@@ -39,14 +36,11 @@ class TenantController(Controller):
         operation_id="createTenant",
     )
     async def create(
-        self,
-        data: CreateTenantRequest,
-        request: AuthedRequest,
-        tenant_service: Service,
+        self, data: JSONBody[CreateTenantRequest], principal: Caller, service: Service
     ) -> TenantOut:
         """Connect a store: the token is checked against it, then stored encrypted."""
-        return await tenant_service.create(
-            request.user.user_id,
+        return await service.create(
+            principal,
             name=data.name,
             shopify_domain=data.shopify_domain,
             shopify_token=data.shopify_token,
@@ -54,39 +48,27 @@ class TenantController(Controller):
         )
 
     @get(operation_id="listTenants")
-    async def list_tenants(
-        self, request: AuthedRequest, tenant_service: Service
-    ) -> list[TenantOut]:
+    async def list_tenants(self, principal: Caller, service: Service) -> list[TenantOut]:
         """The tenants the caller belongs to."""
-        return await tenant_service.list(request.user.user_id)
+        return await service.list(principal)
 
-    @get("/{tenant_id:uuid}", opt=IN_PATH, guards=[member], operation_id="getTenant")
-    async def get_tenant(
-        self,
-        tenant_id: uuid.UUID,
-        request: AuthedRequest,
-        tenant_service: Service,
-    ) -> TenantOut:
-        return await tenant_service.get(request.user.user_id, tenant_id)
+    @get("/{tenant_id:uuid}", opt=TENANT_IN_PATH, guards=[member], operation_id="getTenant")
+    async def get_tenant(self, tenant: Tenant, service: Service) -> TenantOut:
+        return await service.get(tenant)
 
     @patch(
         "/{tenant_id:uuid}",
-        opt=IN_PATH,
+        opt=TENANT_IN_PATH,
         guards=[owner],
         raises=[BadGatewayException],
         operation_id="updateTenant",
     )
     async def update(
-        self,
-        tenant_id: uuid.UUID,
-        data: UpdateTenantRequest,
-        request: AuthedRequest,
-        tenant_service: Service,
+        self, data: JSONBody[UpdateTenantRequest], tenant: Tenant, service: Service
     ) -> TenantOut:
         """Rename, rotate the access token (verified against the store) or webhook secret."""
-        return await tenant_service.update(
-            request.user.user_id,
-            tenant_id,
+        return await service.update(
+            tenant,
             name=data.name,
             shopify_token=data.shopify_token,
             webhook_secret=data.webhook_secret,
@@ -94,63 +76,43 @@ class TenantController(Controller):
 
     @delete(
         "/{tenant_id:uuid}",
-        opt=IN_PATH,
+        opt=TENANT_IN_PATH,
         guards=[owner],
         status_code=HTTP_204_NO_CONTENT,
         raises=[ConflictException],
         operation_id="deleteTenant",
     )
-    async def delete_tenant(
-        self,
-        tenant_id: uuid.UUID,
-        request: AuthedRequest,
-        tenant_service: Service,
-    ) -> None:
+    async def delete_tenant(self, tenant: Tenant, service: Service) -> None:
         """Disconnect the store: its raw data and mart rows are deleted."""
-        await tenant_service.delete(request.user.user_id, tenant_id)
+        await service.delete(tenant)
 
-    @get("/{tenant_id:uuid}/members", opt=IN_PATH, guards=[owner], operation_id="listMembers")
-    async def list_members(
-        self,
-        tenant_id: uuid.UUID,
-        request: AuthedRequest,
-        tenant_service: Service,
-    ) -> list[MemberOut]:
-        return await tenant_service.members(request.user.user_id, tenant_id)
+    @get(
+        "/{tenant_id:uuid}/members", opt=TENANT_IN_PATH, guards=[owner], operation_id="listMembers"
+    )
+    async def list_members(self, tenant: Tenant, service: Service) -> list[MemberOut]:
+        return await service.members(tenant)
 
     @post(
         "/{tenant_id:uuid}/members",
-        opt=IN_PATH,
+        opt=TENANT_IN_PATH,
         guards=[owner],
         status_code=HTTP_201_CREATED,
         raises=[ConflictException],
         operation_id="addMember",
     )
     async def add_member(
-        self,
-        tenant_id: uuid.UUID,
-        data: AddMemberRequest,
-        request: AuthedRequest,
-        tenant_service: Service,
+        self, data: JSONBody[AddMemberRequest], tenant: Tenant, service: Service
     ) -> MemberOut:
         """Give a registered user (by email) a role in the tenant."""
-        return await tenant_service.add_member(
-            request.user.user_id, tenant_id, email=data.email, role=data.role
-        )
+        return await service.add_member(tenant, email=data.email, role=data.role)
 
     @delete(
         "/{tenant_id:uuid}/members/{email:str}",
-        opt=IN_PATH,
+        opt=TENANT_IN_PATH,
         guards=[owner],
         status_code=HTTP_204_NO_CONTENT,
         raises=[ConflictException],
         operation_id="removeMember",
     )
-    async def remove_member(
-        self,
-        tenant_id: uuid.UUID,
-        email: str,
-        request: AuthedRequest,
-        tenant_service: Service,
-    ) -> None:
-        await tenant_service.remove_member(request.user.user_id, tenant_id, email=email)
+    async def remove_member(self, tenant: Tenant, email: FromPath[str], service: Service) -> None:
+        await service.remove_member(tenant, email=email)

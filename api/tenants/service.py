@@ -15,6 +15,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from psycopg import sql
 from psycopg.rows import class_row
 
+from api.auth.principal import Principal, TenantScope
 from api.db import Database
 from api.errors import ConflictException
 from api.tenants.schemas import MemberOut, TenantOut
@@ -37,7 +38,7 @@ class TenantService:
 
     async def create(
         self,
-        user_id: uuid.UUID,
+        caller: Principal,
         *,
         name: str,
         shopify_domain: str,
@@ -53,7 +54,7 @@ class TenantService:
         # The token first: only whoever holds the store's token may learn it is connected
         # (a 409 before the check would let anyone enumerate connected stores).
         await verify_store_token(domain, shopify_token.strip(), self.settings)
-        async with self.db.scoped(user_id=user_id) as conn:
+        async with self.db.scoped(caller) as conn:
             taken = await (
                 await conn.execute("select 1 from app.tenants where shop_domain = %s", (domain,))
             ).fetchone()
@@ -68,35 +69,34 @@ class TenantService:
                 access_token=shopify_token,
                 webhook_secret=webhook_secret,
                 settings=self.settings,
-                owner_id=user_id,
-                actor=f"user:{user_id}",
+                owner_id=caller.user_id,
+                actor=f"user:{caller.user_id}",
             )
 
         try:
-            tenant = await self.db.run_scoped(insert, user_id=user_id)
+            tenant = await self.db.run_scoped(insert, caller)
         except tenants.TenantExists as exc:
             raise ConflictException(str(exc)) from None
-        return await self.get(user_id, tenant.id)
+        return await self.get(TenantScope(caller.user_id, tenant.id))
 
-    async def list(self, user_id: uuid.UUID) -> list[TenantOut]:
-        async with self.db.scoped(user_id=user_id) as conn:
+    async def list(self, caller: Principal) -> list[TenantOut]:
+        async with self.db.scoped(caller) as conn:
             cur = conn.cursor(row_factory=class_row(TenantOut))
-            await cur.execute(_TENANT_SELECT + " order by t.created_at, t.id", (user_id,))
+            await cur.execute(_TENANT_SELECT + " order by t.created_at, t.id", (caller.user_id,))
             return await cur.fetchall()
 
-    async def get(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> TenantOut:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def get(self, tenant: TenantScope) -> TenantOut:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(TenantOut))
-            await cur.execute(_TENANT_SELECT + " and t.id = %s", (user_id, tenant_id))
-            tenant = await cur.fetchone()
-        if tenant is None:
+            await cur.execute(_TENANT_SELECT + " and t.id = %s", (tenant.user_id, tenant.tenant_id))
+            found = await cur.fetchone()
+        if found is None:
             raise NotFoundException("tenant not found")
-        return tenant
+        return found
 
     async def update(
         self,
-        user_id: uuid.UUID,
-        tenant_id: uuid.UUID,
+        tenant: TenantScope,
         *,
         name: str | None,
         shopify_token: str | None,
@@ -110,7 +110,7 @@ class TenantService:
         if shopify_token is not None:
             if not shopify_token.strip():
                 raise ClientException("shopifyToken must not be blank")
-            current = await self.get(user_id, tenant_id)
+            current = await self.get(tenant)
             await verify_store_token(current.shopify_domain, shopify_token.strip(), self.settings)
             changes["access_token_encrypted"] = crypto.encrypt(shopify_token.strip(), self.settings)
         if webhook_secret is not None:
@@ -126,49 +126,52 @@ class TenantService:
                 sql.SQL("update app.tenants set {}, updated_at = now() where id = %s").format(
                     assignments
                 ),
-                (*changes.values(), tenant_id),
+                (*changes.values(), tenant.tenant_id),
             )
             audit(
                 conn,
-                actor=f"user:{user_id}",
-                tenant_id=tenant_id,
+                actor=f"user:{tenant.user_id}",
+                tenant_id=tenant.tenant_id,
                 action="tenant.updated",
                 detail={"fields": sorted(changes)},
             )
 
-        await self.db.run_scoped(apply, user_id=user_id, tenant_id=tenant_id)
-        return await self.get(user_id, tenant_id)
+        await self.db.run_scoped(apply, tenant)
+        return await self.get(tenant)
 
-    async def delete(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+    async def delete(self, tenant: TenantScope) -> None:
         """Remove the tenant, its raw schema and its mart rows (`app.purge_tenant`)."""
 
         def purge(conn: psycopg.Connection) -> None:
             busy = conn.execute(
                 "select 1 from app.sync_runs "
                 "where tenant_id = %s and status in ('queued', 'running')",
-                (tenant_id,),
+                (tenant.tenant_id,),
             ).fetchone()
             if busy:
                 raise ConflictException("a sync of this tenant is queued or running; retry later")
-            audit(conn, actor=f"user:{user_id}", tenant_id=tenant_id, action="tenant.deleted")
-            conn.execute("select app.purge_tenant(%s)", (tenant_id,))
+            audit(
+                conn,
+                actor=f"user:{tenant.user_id}",
+                tenant_id=tenant.tenant_id,
+                action="tenant.deleted",
+            )
+            conn.execute("select app.purge_tenant(%s)", (tenant.tenant_id,))
 
-        await self.db.run_scoped(purge, user_id=user_id, tenant_id=tenant_id)
+        await self.db.run_scoped(purge, tenant)
 
-    async def members(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> builtins.list[MemberOut]:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def members(self, tenant: TenantScope) -> builtins.list[MemberOut]:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(MemberOut))
             await cur.execute(
                 "select m.user_id, u.email, m.role, m.created_at from app.memberships m "
                 "join app.users u on u.id = m.user_id where m.tenant_id = %s "
                 "order by m.created_at, u.email",
-                (tenant_id,),
+                (tenant.tenant_id,),
             )
             return await cur.fetchall()
 
-    async def add_member(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, *, email: str, role: str
-    ) -> MemberOut:
+    async def add_member(self, tenant: TenantScope, *, email: str, role: str) -> MemberOut:
         def add(conn: psycopg.Connection) -> uuid.UUID:
             try:
                 member_id = tenants.user_id_by_email(conn, email)
@@ -178,24 +181,24 @@ class TenantService:
                 ) from None
             exists = conn.execute(
                 "select 1 from app.memberships where tenant_id = %s and user_id = %s",
-                (tenant_id, member_id),
+                (tenant.tenant_id, member_id),
             ).fetchone()
             if exists:
                 raise ConflictException("that user is already a member of this tenant")
-            tenants.add_member(conn, tenant_id, member_id, role)
+            tenants.add_member(conn, tenant.tenant_id, member_id, role)
             audit(
                 conn,
-                actor=f"user:{user_id}",
-                tenant_id=tenant_id,
+                actor=f"user:{tenant.user_id}",
+                tenant_id=tenant.tenant_id,
                 action="member.added",
                 detail={"user_id": str(member_id), "role": role},
             )
             return member_id
 
-        member_id = await self.db.run_scoped(add, user_id=user_id, tenant_id=tenant_id)
-        return next(m for m in await self.members(user_id, tenant_id) if m.user_id == member_id)
+        member_id = await self.db.run_scoped(add, tenant)
+        return next(m for m in await self.members(tenant) if m.user_id == member_id)
 
-    async def remove_member(self, user_id: uuid.UUID, tenant_id: uuid.UUID, *, email: str) -> None:
+    async def remove_member(self, tenant: TenantScope, *, email: str) -> None:
         """Remove a member by email; the last owner cannot be removed (nobody could manage it)."""
         email = email.strip().lower()
 
@@ -203,7 +206,7 @@ class TenantService:
             rows = conn.execute(
                 "select m.user_id, u.email, m.role from app.memberships m "
                 "join app.users u on u.id = m.user_id where m.tenant_id = %s for update of m",
-                (tenant_id,),
+                (tenant.tenant_id,),
             ).fetchall()
             target = next((r for r in rows if r[1] == email), None)
             if target is None:
@@ -213,14 +216,14 @@ class TenantService:
                 raise ConflictException("the last owner cannot be removed")
             conn.execute(
                 "delete from app.memberships where tenant_id = %s and user_id = %s",
-                (tenant_id, target[0]),
+                (tenant.tenant_id, target[0]),
             )
             audit(
                 conn,
-                actor=f"user:{user_id}",
-                tenant_id=tenant_id,
+                actor=f"user:{tenant.user_id}",
+                tenant_id=tenant.tenant_id,
                 action="member.removed",
                 detail={"user_id": str(target[0])},
             )
 
-        await self.db.run_scoped(remove, user_id=user_id, tenant_id=tenant_id)
+        await self.db.run_scoped(remove, tenant)

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
@@ -25,7 +26,7 @@ class AssetController(Controller):
     opt = PUBLIC
 
     @get("/{name:str}", sync_to_thread=False)
-    def asset(self, name: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    def asset(self, name: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
         """One listed asset, gzipped when the client accepts it."""
         if name not in assets.SOURCES:
             raise NotFoundException(f"no asset named {name}")

@@ -7,23 +7,22 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
-from api.auth.guards import member, owner
-from api.auth.principal import Principal
+from api.auth.context import Tenant, TenantHeaderController
+from api.auth.guards import owner
 from api.errors import BadGatewayException
-from api.openapi import BEARER, TenantHeader
+from api.services import provide
 from api.webhooks.receiver import WebhookReceiver
 from api.webhooks.schemas import Received, Registration, WebhookEventOut
 from api.webhooks.service import WebhookService
 from api.webhooks.stream import EventBroker
 
-AuthedRequest = Request[Principal, object, State]
+Receiver = NamedDependency[WebhookReceiver]
 EventStatus = Literal["pending", "applied", "skipped", "unhandled", "failed", "quarantined"]
 
 
@@ -34,6 +33,7 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
         path = "/webhook"
         tags = ["webhooks"]
         opt = {"keeps_nul": True}  # NUL is cleaned, not refused: see WebhookReceiver
+        dependencies = {"receiver": provide(lambda services: services.webhook_receiver)}
 
         @post(
             "/{tenant_id:str}",
@@ -43,14 +43,11 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
             operation_id="receiveWebhook",
         )
         async def receive(
-            self,
-            tenant_id: str,
-            request: Request[Any, Any, Any],
-            webhook_receiver: NamedDependency[WebhookReceiver],
+            self, tenant_id: FromPath[str], request: Request[Any, Any, Any], receiver: Receiver
         ) -> Received:
             """Shopify delivers here: HMAC-verified, stored durably, then acknowledged."""
             body = await request.body()
-            await webhook_receiver.receive(tenant_id, request.headers, body)
+            await receiver.receive(tenant_id, request.headers, body)
             return Received(received=True)
 
         @post(
@@ -61,25 +58,24 @@ def receiver_controller(max_body_bytes: int) -> type[Controller]:
             operation_id="receiveComplianceWebhook",
         )
         async def receive_compliance(
-            self,
-            request: Request[Any, Any, Any],
-            webhook_receiver: NamedDependency[WebhookReceiver],
+            self, request: Request[Any, Any, Any], receiver: Receiver
         ) -> Received:
             """Shopify's mandatory privacy topics, app-wide (one URL in the app's settings):
             the tenant is the store in `X-Shopify-Shop-Domain`."""
             body = await request.body()
-            await webhook_receiver.receive_compliance(request.headers, body)
+            await receiver.receive_compliance(request.headers, body)
             return Received(received=True)
 
     return WebhookReceiverController
 
 
-class WebhookController(Controller):
+class WebhookController(TenantHeaderController):
     path = "/shopify/webhooks"
     tags = ["webhooks"]
-    opt = {"tenant": "header"}
-    guards = [member]
-    security = BEARER
+    dependencies = {
+        **TenantHeaderController.dependencies,
+        "service": provide(lambda services: services.webhooks),
+    }
 
     @post(
         "/register",
@@ -89,46 +85,36 @@ class WebhookController(Controller):
         operation_id="registerWebhooks",
     )
     async def register(
-        self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        webhook_service: NamedDependency[WebhookService],
+        self, tenant: Tenant, service: NamedDependency[WebhookService]
     ) -> Registration:
         """Subscribe the store to every handled topic (idempotent); each topic's outcome."""
-        return await webhook_service.register(request.user.user_id, request.user.scope.tenant_id)
+        return await service.register(tenant)
 
     @get("/events", operation_id="listWebhookEvents")
     async def events(
         self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        webhook_service: NamedDependency[WebhookService],
-        status: EventStatus | None = None,
+        tenant: Tenant,
+        service: NamedDependency[WebhookService],
+        status: FromQuery[EventStatus | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[WebhookEventOut]:
         """Received webhooks, newest first: applied, skipped, unhandled, failed (retried)
         or quarantined (never applicable), with the reason."""
-        return await webhook_service.events(
-            request.user.user_id, request.user.scope.tenant_id, status, limit
-        )
+        return await service.events(tenant, status, limit)
 
 
-class EventStreamController(Controller):
+class EventStreamController(TenantHeaderController):
     path = "/events"
     tags = ["webhooks"]
-    opt = {"tenant": "header"}
-    guards = [member]
-    security = BEARER
+    dependencies = {
+        **TenantHeaderController.dependencies,
+        "broker": provide(lambda services: services.event_broker),
+    }
 
     @get("/stream", operation_id="streamEvents")
-    async def stream(
-        self,
-        request: AuthedRequest,
-        x_tenant_id: TenantHeader,
-        event_broker: NamedDependency[EventBroker],
-    ) -> ServerSentEvent:
+    async def stream(self, tenant: Tenant, broker: NamedDependency[EventBroker]) -> ServerSentEvent:
         """Server-Sent Events: `orders`, `customers`, `checkouts`, `products` changes."""
-        messages = event_broker.subscribe(request.user.scope.tenant_id)
+        messages = broker.subscribe(tenant.tenant_id)
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             yield ServerSentEventMessage(event="ready", data="{}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import anyio.to_thread
@@ -10,6 +9,7 @@ import psycopg
 from litestar.exceptions import PermissionDeniedException
 from psycopg.rows import class_row
 
+from api.auth.principal import TenantScope
 from api.db import Database
 from api.errors import BadGatewayException
 from api.webhooks import registration
@@ -25,18 +25,18 @@ class WebhookService:
         self.db = db
         self.settings = settings
 
-    async def register(self, user_id: uuid.UUID, tenant_id: uuid.UUID) -> Registration:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+    async def register(self, tenant: TenantScope) -> Registration:
+        async with self.db.scoped(tenant) as conn:
             row = await (
                 await conn.execute(
                     "select t.shop_domain, app.owner_access_token(t.id, %s) "
                     "from app.tenants t where t.id = %s",
-                    (user_id, tenant_id),
+                    (tenant.user_id, tenant.tenant_id),
                 )
             ).fetchone()
         if row is None or row[1] is None:
             raise PermissionDeniedException("only an owner may register webhooks")
-        address = registration.webhook_address(self.settings, tenant_id)
+        address = registration.webhook_address(self.settings, tenant.tenant_id)
         try:
             results = await anyio.to_thread.run_sync(
                 registration.register,
@@ -50,10 +50,10 @@ class WebhookService:
         counts: Counter[str] = Counter(r.status for r in results)
 
         def record(conn: psycopg.Connection) -> None:
-            audit(conn, actor=f"user:{user_id}", tenant_id=tenant_id,
+            audit(conn, actor=f"user:{tenant.user_id}", tenant_id=tenant.tenant_id,
                   action="webhooks.registered", detail=dict(counts))  # fmt: skip
 
-        await self.db.run_scoped(record, user_id=user_id, tenant_id=tenant_id)
+        await self.db.run_scoped(record, tenant)
         message = (
             f"{counts['created']} created, {counts['exists']} already registered, "
             f"{counts['failed']} failed"
@@ -65,14 +65,14 @@ class WebhookService:
         )
 
     async def events(
-        self, user_id: uuid.UUID, tenant_id: uuid.UUID, status: str | None, limit: int
+        self, tenant: TenantScope, status: str | None, limit: int
     ) -> list[WebhookEventOut]:
-        async with self.db.scoped(user_id=user_id, tenant_id=tenant_id) as conn:
+        async with self.db.scoped(tenant) as conn:
             cur = conn.cursor(row_factory=class_row(WebhookEventOut))
             await cur.execute(
                 "select id, webhook_id, topic, status, received_at, applied_at, attempts, error "
                 "from app.webhook_events where tenant_id = %s and (%s::text is null or status = %s)"
                 " order by id desc limit %s",
-                (tenant_id, status, status, limit),
+                (tenant.tenant_id, status, status, limit),
             )
             return await cur.fetchall()

@@ -9,7 +9,6 @@ its oldest message is dropped (the dashboard refetches anyway).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -31,18 +30,9 @@ class EventBroker:
     def __init__(self, url: str) -> None:
         self.url = url
         self._streams: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any]]]] = {}
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="event-broker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Publish every notice until cancelled (the app runs it beside the server)."""
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:

@@ -11,9 +11,10 @@ at a time, so one bad delivery never fails its neighbours.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -40,19 +41,11 @@ class GroupCommitter:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._write(), name="webhook-writer") for _ in range(WRITERS)
-        ]
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    def writers(self) -> list[Coroutine[Any, Any, None]]:
+        """The WRITERS loops that commit queued deliveries (the app runs them beside the
+        server until shutdown); while one commits, the next batch gathers for another."""
+        return [self._write() for _ in range(WRITERS)]
 
     async def store(self, delivery: Delivery) -> bool:
         """Wait until the delivery is committed; True if it was new (not a duplicate)."""

@@ -69,7 +69,7 @@ def make_settings(database_url: str, simulator: RunningSimulator, **extra: str) 
             "SHOPIFY_ENDPOINT_TEMPLATE": simulator.endpoint_template,
             "SHOPIFY_MAX_RETRIES": "0",
             "AUTH_RATE_LIMIT_PER_MINUTE": "10000",
-            "JWT_SECRET": "test-secret-" + "x" * 40,
+            "JWT_SECRET": "test-secret-" + "x" * 52,  # 64 bytes: enough for HS512 forgeries
             **extra,
         }
     )

@@ -84,3 +84,11 @@ async def test_a_404_for_an_unknown_path_has_the_error_shape(client):
     assert response.status_code == 404
     assert set(response.json()) == {"error", "requestId"}
     assert response.headers["x-request-id"] == response.json()["requestId"]
+
+
+async def test_injected_values_are_not_parameters(operations):
+    """The caller, the tenant scope and the services are injected, never asked of clients."""
+    injected = {"principal", "tenant", "service", "receiver", "broker", "settings", "db"}
+    for name, (_, _, op) in operations.items():
+        parameters = {p["name"] for p in op.get("parameters", [])}
+        assert not parameters & injected, name

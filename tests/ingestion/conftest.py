@@ -116,8 +116,10 @@ class Simulator:
 
 
 @pytest.fixture(scope="session")
-def sim(simulator_url: str) -> Simulator:
-    return Simulator(simulator_url)
+def sim(simulator_url: str) -> Iterator[Simulator]:
+    simulator = Simulator(simulator_url)
+    yield simulator
+    simulator.http.close()
 
 
 @pytest.fixture

@@ -26,7 +26,12 @@ class Admin:
         self.info = shop
         self.domain = shop["domain"]
         self.url = f"{sim.base_url}/{self.domain}/admin/api/{VERSION}"
-        self.http = httpx.Client(headers={"X-Shopify-Access-Token": shop["token"]}, timeout=30)
+        # no idle connection is kept: nothing is left open when a test drops the client
+        self.http = httpx.Client(
+            headers={"X-Shopify-Access-Token": shop["token"]},
+            timeout=30,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(f"{self.url}/{path}", params=params)

@@ -63,6 +63,7 @@ def test_serve_prints_shops_and_serves() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()
 
 
 def test_port_in_use_is_a_clear_error() -> None:

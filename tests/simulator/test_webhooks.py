@@ -62,6 +62,7 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.server.shutdown()
+    r.server.server_close()
 
 
 def subscribe(shop: Admin, topic: str, address: str) -> httpx.Response:

@@ -5,6 +5,7 @@ and `xeno worker` processes that apply what they store.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -109,13 +110,14 @@ WORKER_ENV = {"WORKER_POLL_SECONDS": "0.2", "WORKER_FIRST_SYNCS": "false", "LOG_
 
 def start_worker(log: Path | None = None, **env: str) -> Child:
     """`xeno worker` on the session database; its log in `log` (else discarded)."""
-    sink = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "worker"],
-        env={**os.environ, **SERVER_ENV, **WORKER_ENV, **env},
-        stdout=sink,
-        stderr=subprocess.STDOUT,
-    )
+    # the child gets a descriptor of its own: this process's copy closes once it started
+    with log.open("ab") if log else contextlib.nullcontext(subprocess.DEVNULL) as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker"],
+            env={**os.environ, **SERVER_ENV, **WORKER_ENV, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     return Child(process)
 
 
