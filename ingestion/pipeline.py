@@ -8,12 +8,14 @@ is also committed to the warehouse with every load, so a lost folder is restored
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import dlt
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
@@ -80,3 +82,45 @@ def last_cursor(pipeline: dlt.Pipeline, resource: str) -> datetime | None:
     if value is None:
         return None
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def load_lines(
+    pipeline: dlt.Pipeline,
+    resource: str,
+    lines: Sequence[Path] | Iterable[dict[str, Any]],
+    *,
+    cursor: datetime | None,
+) -> dict[str, int]:
+    """Load bulk-format lines of one resource (JSONL files, or line objects from
+    `ingestion.lines`) into its raw tables: flatten -> Arrow -> dlt, merged on Shopify id;
+    a re-delivered record replaces all of its child rows. `cursor` (if given) becomes the
+    resource's committed `updated_at` cursor, in dlt state, with the same load.
+    Rows loaded per raw table. Raises `ingestion.flatten.FlattenError` on a malformed line
+    (nothing is loaded)."""
+    raise NotImplementedError
+
+
+def mark_missing(
+    conn: psycopg.Connection,
+    tenant: Tenant,
+    resource: str,
+    live_ids_jsonl_path: Path,
+    before: datetime,
+) -> int:
+    """Daily id reconciliation: flag as deleted (`_xeno_deleted_at`, a new `_dlt_load_id`)
+    the raw root rows of `resource` whose id is not in the live ids (a bulk JSONL of
+    `{"id": "gid://..."}` lines) and which were last updated before `before`, exactly as a
+    delete webhook flags them. How many rows were flagged."""
+    raise NotImplementedError
+
+
+def needs_full_refresh(conn: psycopg.Connection, tenant: Tenant) -> bool:
+    """Whether the tenant's raw schema was loaded under another raw contract (or by the
+    REST-era loader) and must be rebuilt by one full refresh before loading."""
+    raise NotImplementedError
+
+
+def record_contract(conn: psycopg.Connection, tenant: Tenant) -> None:
+    """Note that the tenant's raw schema now follows `raw_contract.CONTRACT_VERSION`
+    (call after the full refresh's first successful load)."""
+    raise NotImplementedError
