@@ -148,7 +148,9 @@ class Settings:
         "local simulator http://127.0.0.1:8787/{shop} otherwise",
     )
     shopify_api_version: str = _setting(
-        "SHOPIFY_API_VERSION", "2024-10", doc="Shopify Admin API version used for every call"
+        "SHOPIFY_API_VERSION",
+        "2026-10",
+        doc="Shopify GraphQL Admin API version used for every call",
     )
     sync_lookback_seconds: int = _setting(
         "SYNC_LOOKBACK_SECONDS",
@@ -189,6 +191,20 @@ class Settings:
     )
     shopify_timeout_seconds: int = _setting(
         "SHOPIFY_TIMEOUT_SECONDS", 30, _positive_int, doc="timeout of one store call"
+    )
+    shopify_bulk_poll_seconds: float = _setting(
+        "SHOPIFY_BULK_POLL_SECONDS",
+        1.0,
+        _positive_float,
+        doc="first wait between two status polls of a bulk operation; each further wait is "
+        "half as long again, up to ten times this",
+    )
+    shopify_bulk_timeout_seconds: int = _setting(
+        "SHOPIFY_BULK_TIMEOUT_SECONDS",
+        4 * 3600,
+        _positive_int,
+        doc="a bulk operation not finished this long after the sync began waiting for it is "
+        "cancelled and the sync fails",
     )
     sync_window_records: int = _setting(
         "SYNC_WINDOW_RECORDS",

@@ -56,7 +56,7 @@ def test_persistent_errors_fail_with_tenant_resource_and_path(sim, make_tenant, 
     message = str(info.value)
     assert str(tenant.id) in message and shop["domain"] in message
     assert "failed: customers: GET /" in message
-    assert "/admin/api/2024-10/customers/count.json: HTTP 50" in message
+    assert "/admin/api/2026-10/customers/count.json: HTTP 50" in message
     assert shop["token"] not in message and "?" not in message
     assert info.value.run.status == "failed" and info.value.run.error == message
 
