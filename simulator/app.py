@@ -21,7 +21,8 @@ import msgspec
 from simulator import pagination, truth
 from simulator.activity import run_live_activity
 from simulator.faults import Faults
-from simulator.ratelimit import RateLimit
+from simulator.graphql import bulk
+from simulator.ratelimit import QueryCostLimit, RateLimit
 from simulator.shop import Shop, ShopSpec
 from simulator.store import RESOURCES, SINGULAR, ApiError
 from simulator.webhooks import DeliveryConfig
@@ -87,6 +88,9 @@ class SimulatorApp:
         if scope["type"] != "http":
             return
         parts = scope["path"].strip("/").split("/")
+        if parts[0] == "_bulk" and len(parts) == 2:
+            await self._bulk_file(scope, receive, send, parts[1].removesuffix(".jsonl"))
+            return
         try:
             if parts[0] == "_sim":
                 response = await self._control(scope, receive, parts[1:])
@@ -119,9 +123,19 @@ class SimulatorApp:
                 if live is not None:
                     live.cancel()
                 for shop in self.shops.values():
+                    await shop.bulk.close()
                     await shop.hooks.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _bulk_file(self, scope: Scope, receive: Receive, send: Send, token: str) -> None:
+        """A bulk operation's result file (its URL stands in for Shopify's signed URL)."""
+        shop = next((s for s in self.shops.values() if s.bulk.file_for(token)), None)
+        op = shop.bulk.file_for(token) if shop else None
+        drop = None
+        if shop is not None and op is not None and shop.faults.download_drops():
+            drop = lambda: _drop_connection(receive)  # noqa: E731
+        await bulk.serve_file(scope, send, op, drop)
 
     # admin API --------------------------------------------------------------------------
 
@@ -328,6 +342,8 @@ class SimulatorApp:
 CONFIGS: dict[str, tuple[type, Callable[[Shop], Any], Callable[[Shop, Any], None]]] = {
     "faults": (Faults, lambda s: s.faults.config, lambda s, c: s.faults.configure(c)),
     "rate_limit": (RateLimit, lambda s: s.bucket.config, lambda s, c: s.bucket.configure(c)),
+    "query_cost": (QueryCostLimit, lambda s: s.points.config, lambda s, c: s.points.configure(c)),
+    "bulk": (bulk.BulkConfig, lambda s: s.bulk.config, lambda s, c: s.bulk.configure(c)),
     "webhook_delivery": (
         DeliveryConfig,
         lambda s: s.hooks.config,
