@@ -21,7 +21,7 @@ import msgspec
 from simulator import pagination, truth
 from simulator.activity import run_live_activity
 from simulator.faults import Faults
-from simulator.graphql import bulk
+from simulator.graphql import bulk, endpoint
 from simulator.ratelimit import QueryCostLimit, RateLimit
 from simulator.shop import Shop, ShopSpec
 from simulator.store import RESOURCES, SINGULAR, ApiError
@@ -146,7 +146,8 @@ class SimulatorApp:
         token = dict(scope["headers"]).get(b"x-shopify-access-token", b"")
         if not hmac.compare_digest(token, shop.profile.token.encode()):
             return Response(401, {"errors": UNAUTHORIZED}, [_call_limit(shop)])
-        if not shop.bucket.take():
+        graphql = parts[2:3] == ["api"] and parts[4:] == ["graphql.json"]
+        if not graphql and not shop.bucket.take():  # GraphQL is paced by query cost instead
             headers = [_call_limit(shop), (b"retry-after", b"1.0")]
             return Response(429, {"errors": THROTTLED}, headers)
         call_limit = _call_limit(shop)
@@ -178,7 +179,10 @@ class SimulatorApp:
         params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         version_header = (b"x-shopify-api-version", version.encode())
         resource = rest[0].removesuffix(".json")
-        if resource == "webhooks":
+        if rest == ["graphql.json"] and method == "POST":
+            status, body = endpoint.respond(shop, await _raw(receive), version, _base_url(scope))
+            response = Response(status, body)
+        elif resource == "webhooks":
             response = await self._webhooks(scope, receive, shop, rest, params, version)
         elif method != "GET":
             raise ApiError(404, "Not Found")
