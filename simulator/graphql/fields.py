@@ -30,8 +30,14 @@ class WithShop:
 
 
 def key(name: str) -> Getter:
-    """The REST value under ``name`` (None when absent)."""
-    return lambda rec: rec.get(name)
+    """The REST value under ``name`` (None when absent); ``rest_key`` lets the plan inline
+    the lookup."""
+
+    def get(rec: dict) -> Any:
+        return rec.get(name)
+
+    get.rest_key = name  # type: ignore[attr-defined]
+    return get
 
 
 def gid(kind: str, name: str = "id") -> Getter:
@@ -100,11 +106,6 @@ def refund_total(rec: dict) -> dict:
     currency = txns[0]["currency"] if txns else None
     like = txns[0]["amount"] if txns else "0"
     return _bag_of(_refunded([rec], like), currency)
-
-
-def with_currency(name: str) -> Getter:
-    """A REST amount of a transaction (which has ``currency``) as a MoneyBag."""
-    return bag(name)
 
 
 def line_variant(rec: dict) -> dict | None:
@@ -358,7 +359,7 @@ FIELDS: dict[str, dict[str, Getter | WithShop]] = {
     },
     "OrderTransaction": {
         "id": gid("OrderTransaction"),
-        "amountSet": with_currency("amount"),
+        "amountSet": bag("amount"),
         "createdAt": key("created_at"),
         "errorCode": upper("error_code"),
         "kind": upper("kind"),

@@ -111,17 +111,17 @@ def compile_object(
     With ``bulk`` set, connections reachable through object fields are appended there (with
     ``path``: node record -> this object's record) instead of rendered inline.
     """
-    pairs: list[tuple[str, Getter]] = []
+    pairs: list[tuple[str, Getter, Render | None]] = []
     for key, group in env.subfields(type_, nodes).items():
         name = group[0].name.value
         if name == "__typename":
-            pairs.append((key, _constant(type_.name)))
+            pairs.append((key, _constant(type_.name), None))
             continue
         definition = type_.fields[name]
         get = mapping.getter(type_.name, name, env.store)
         named = get_named_type(definition.type)
         if is_leaf_type(named):
-            pairs.append((key, get))
+            pairs.append((key, get, None))
             continue
         if is_connection(named):
             plan = ConnectionPlan(named, group, env)
@@ -129,31 +129,44 @@ def compile_object(
                 bulk.append(BulkChild(_nested(path, get), compile_bulk_node(plan, env)))
             else:
                 args = PageArgs.of(env.args(type_, group[0]), required=True)
-                pairs.append((key, _connection_getter(get, plan, args)))
+                pairs.append((key, _connection_getter(get, plan, args), None))
             continue
         child_type = env.object_type(named.name)
         if _is_list(definition.type):
             render = compile_object(child_type, group, env)
             first = env.args(type_, group[0]).get("first")
-            pairs.append((key, _list_getter(get, render, first)))
+            pairs.append((key, _list_getter(get, render, first), None))
         else:
             child_path = _nested_object(path, get) if bulk is not None else None
             render = compile_object(child_type, group, env, bulk, child_path)
-            pairs.append((key, _object_getter(get, render)))
-    frozen = tuple(pairs)
-    return lambda rec: {k: g(rec) for k, g in frozen}
+            pairs.append((key, get, render))
+    return _generate(pairs)
+
+
+def _generate(pairs: list[tuple[str, Getter, Render | None]]) -> Render:
+    """One Python function building the object as a dict display: plain REST keys are read
+    inline, other getters called, object fields rendered when not null. Generated code,
+    because a render runs for every node of a million-order bulk operation."""
+    names: dict[str, Any] = {}
+    items = []
+    for n, (key, get, render) in enumerate(pairs):
+        rest_key = getattr(get, "rest_key", None)
+        if rest_key is not None:
+            value = f"rec.get({rest_key!r})"
+        else:
+            names[f"g{n}"] = get
+            value = f"g{n}(rec)"
+        if render is not None:
+            names[f"r{n}"] = render
+            value = f"(None if (v{n} := {value}) is None else r{n}(v{n}))"
+        items.append(f"{key!r}: {value}")
+    source = f"def render(rec):\n    return {{{', '.join(items)}}}\n"
+    exec(source, names)  # noqa: S102 (the source is built from schema names only)
+    return names["render"]
 
 
 def _constant(value: str) -> Getter:
     return lambda rec: value
-
-
-def _object_getter(get: Getter, render: Render) -> Getter:
-    def run(rec: Any) -> dict | None:
-        child = get(rec)
-        return None if child is None else render(child)
-
-    return run
 
 
 def _list_getter(get: Getter, render: Render, first: int | None) -> Getter:
