@@ -309,7 +309,7 @@ def _data_or_raise(what: str, status: int, payload: Any) -> dict[str, Any]:
             errors = [{"message": errors}]
         first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
         code = _error_code(first)
-        message = str(first.get("message", "error")).strip()
+        message = (str(first.get("message") or "error").strip().splitlines() or ["error"])[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         if code in AUTH_CODES:
             raise ShopifyAuthError(

@@ -114,3 +114,21 @@ def test_a_query_dearer_than_the_bucket_waits_for_a_full_bucket_not_forever(pace
     pacer.release(pacer.acquire(1), _report(0, maximum=1000.0))
     pacer.acquire(5000)
     assert clock.sleeps == [pytest.approx(10.0)]
+
+
+@pytest.mark.parametrize(("plan", "page_size"), [("standard", 20), ("plus", 100)])
+def test_paged_reads_use_the_restore_rate_without_being_throttled(
+    sim, ingestion_env, plan, page_size
+):
+    """After the first drain, >= 95% of the restore rate is spent and nothing is THROTTLED."""
+    from bench.pacing import measure
+    from core.settings import get_settings
+    from ingestion.graphql import ShopifyGraphQL
+    from ingestion.queries import CUSTOMERS
+
+    shop = sim.shop(orders=0, customers=1500, plan=plan)
+    with ShopifyGraphQL(shop["domain"], shop["token"], get_settings()) as client:
+        result = measure(client, CUSTOMERS, page_size, seconds=12)
+    assert result.restore_rate == {"standard": 100, "plus": 1000}[plan]
+    assert result.throttled_after_drain == 0
+    assert result.restore_share >= 0.95, result
