@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import httpx
 import pytest
 from graphql import GraphQLSchema, parse
 
@@ -11,6 +13,9 @@ from ingestion import queries
 from simulator.graphql.cost import actual_cost, requested_cost
 from simulator.graphql.schema import SCHEMA
 from simulator.ratelimit import PLANS, PointBucket, QueryCostLimit
+from simulator.server import RunningSimulator
+from tests.simulator.graphql_helpers import graphql_url
+from tests.simulator.sim_helpers import Admin, new_shop
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +128,109 @@ def test_plans_as_published() -> None:
     status = bucket.status()
     assert status["maximumAvailable"] == 20_000.0 and status["restoreRate"] == 1_000.0
     assert 19_500 <= status["currentlyAvailable"] <= 19_502  # the points used stay used
+
+
+# over HTTP ---------------------------------------------------------------------------------
+
+DRAIN = "{ orders(first: 249) { nodes { totalPriceSet { shopMoney { amount } presentmentMoney { amount } } } } }"  # noqa: E501
+DRAIN_COST = 2 + 249 + 249 * 3
+
+
+def answer(shop: Admin, document: str, **variables: Any) -> dict:
+    response = shop.http.post(graphql_url(shop), json={"query": document, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def limited(sim: RunningSimulator) -> Admin:
+    return new_shop(sim, orders=300, customers=120, rate_limit=True)
+
+
+def test_every_answer_reports_cost_and_refunds_the_unused(sim: RunningSimulator) -> None:
+    shop = new_shop(sim, orders=5, customers=3, rate_limit=True)
+    body = answer(shop, "{ customers(first: 50) { nodes { id } } }")
+    assert len(body["data"]["customers"]["nodes"]) == 3
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 52 and cost["actualQueryCost"] == 5
+    status = cost["throttleStatus"]
+    assert status["maximumAvailable"] == 2000.0 and status["restoreRate"] == 100.0
+    assert 1_995 <= status["currentlyAvailable"] <= 2_000  # charged 52, refunded 47
+
+
+def test_throttled_in_shopify_shape(limited: Admin) -> None:
+    limited.sim_call("PUT", "query_cost", {"plan": "standard"})
+    for _ in range(2):
+        assert answer(limited, DRAIN)["extensions"]["cost"]["actualQueryCost"] == DRAIN_COST
+    body = answer(limited, DRAIN)
+    assert "data" not in body
+    assert body["errors"] == [
+        {
+            "message": "Throttled",
+            "extensions": {
+                "code": "THROTTLED",
+                "documentation": "https://shopify.dev/api/usage/rate-limits",
+            },
+        }
+    ]
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == DRAIN_COST and cost["actualQueryCost"] is None
+    assert cost["throttleStatus"]["currentlyAvailable"] < DRAIN_COST
+    # the rate limit switched off: cost still reported, never throttled
+    limited.sim_call("PUT", "rate_limit", {"enabled": False})
+    try:
+        free = answer(limited, DRAIN)
+        assert "errors" not in free and free["extensions"]["cost"]["actualQueryCost"] == DRAIN_COST
+    finally:
+        limited.sim_call("PUT", "rate_limit", {"enabled": True})
+
+
+def test_max_cost_exceeded(limited: Admin) -> None:
+    page = queries.ORDERS.page_query()
+    body = answer(limited, page, first=1, after=None, query=None)
+    [error] = body["errors"]
+    requested = requested_cost(SCHEMA, parse(page), {"first": 1})
+    assert error["extensions"] == {
+        "code": "MAX_COST_EXCEEDED",
+        "cost": requested,
+        "maxCost": 1000,
+        "documentation": "https://shopify.dev/api/usage/rate-limits",
+    }
+    assert error["message"].startswith(f"Query cost is {requested}, which exceeds the single")
+    assert "data" not in body
+
+
+def test_plans_per_shop_and_through_sim(sim: RunningSimulator) -> None:
+    shop = new_shop(sim, orders=5, plan="advanced", rate_limit=True)
+    assert shop.info["query_cost"] == {"plan": "advanced"}
+    status = answer(shop, "{ shop { id } }")["extensions"]["cost"]["throttleStatus"]
+    assert status["maximumAvailable"] == 4000.0 and status["restoreRate"] == 200.0
+    assert shop.sim_call("PUT", "query_cost", {"plan": "plus"}).json() == {"plan": "plus"}
+    status = answer(shop, "{ shop { id } }")["extensions"]["cost"]["throttleStatus"]
+    assert status["maximumAvailable"] == 20_000.0 and status["restoreRate"] == 1_000.0
+    assert shop.sim_call("PUT", "query_cost", {"plan": "basic"}).status_code == 422
+    created = httpx.post(f"{sim.base_url}/_sim/shops", json={"name": "badplan", "plan": "gold"})
+    assert created.status_code == 422
+
+
+def test_paced_client_uses_the_restore_rate_without_throttling(limited: Admin) -> None:
+    """Drain the Standard bucket, then ask only what ``throttleStatus`` says it holds."""
+    limited.sim_call("PUT", "query_cost", {"plan": "standard"})
+    query = "{ customers(first: 50) { nodes { id } } }"
+    status: dict = {}
+    for _ in range(3):  # the first drain (it may end THROTTLED)
+        status = answer(limited, DRAIN)["extensions"]["cost"]["throttleStatus"]
+    rate = status["restoreRate"]
+    available, at = status["currentlyAvailable"], time.monotonic()
+    start, spent = at, 0
+    for _ in range(8):
+        short = 52 - (available + (time.monotonic() - at) * rate)
+        if short > 0:
+            time.sleep(short / rate)
+        body = answer(limited, query)
+        assert "errors" not in body, body
+        cost = body["extensions"]["cost"]
+        spent += cost["actualQueryCost"]
+        available, at = cost["throttleStatus"]["currentlyAvailable"], time.monotonic()
+    used_rate = (spent - status["currentlyAvailable"]) / (at - start)
+    assert used_rate >= 0.95 * rate
