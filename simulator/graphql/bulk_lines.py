@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode, get_named_type
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    get_named_type,
+)
 
 from simulator.graphql import fields as mapping
 from simulator.graphql import search
@@ -34,12 +40,14 @@ def bulk_lines(store: ShopStore, document: DocumentNode) -> Iterator[dict]:
     operation = next(
         (d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None
     )
-    fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     if operation is None:
         raise BulkQueryError("a bulk query needs a query operation")
     root = SCHEMA.query_type
     assert root is not None
-    env = Env(SCHEMA, fragments, {}, store)  # type: ignore[arg-type]
+    env = Env(SCHEMA, fragments, {}, store)
     roots = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
     if len(roots) != 1 or roots[0].name.value not in mapping.ROOTS:
         raise BulkQueryError(

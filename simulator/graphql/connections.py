@@ -205,7 +205,7 @@ class TableWalk:
         forward = not args.reverse
         after = self._key(args.after) if args.after else None
         before = self._key(args.before) if args.before else None
-        if args.first is not None or args.last is None:
+        if args.first is not None:
             found = self._take(self._walk(after, forward), args.first + 1, before, forward)
             has_next = len(found) > args.first
             found = found[: args.first]
@@ -213,6 +213,7 @@ class TableWalk:
             if args.last is not None and len(found) > args.last:
                 found, has_prev = found[len(found) - args.last :], True
             return found, has_prev, has_next
+        assert args.last is not None  # PageArgs.of requires one of first or last
         found = self._take(self._walk(before, not forward), args.last + 1, after, not forward)
         has_prev = len(found) > args.last
         found = found[: args.last][::-1]

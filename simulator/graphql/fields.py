@@ -90,7 +90,7 @@ def _refunded(refunds: list[dict], like: str) -> str:
     return str(total)
 
 
-def _bag_of(amount: str, currency: str) -> dict:
+def _bag_of(amount: str, currency: str | None) -> dict:
     money = {"amount": amount, "currency_code": currency}
     return {"shop_money": money, "presentment_money": money}
 
@@ -228,10 +228,8 @@ def _amount_spent(store: ShopStore) -> Getter:
     return get
 
 
-MONEY_BAG = {"shopMoney": key("shop_money"), "presentmentMoney": key("presentment_money")}
-
 FIELDS: dict[str, dict[str, Getter | WithShop]] = {
-    "MoneyBag": MONEY_BAG,
+    "MoneyBag": {"shopMoney": key("shop_money"), "presentmentMoney": key("presentment_money")},
     "MoneyV2": {"amount": key("amount"), "currencyCode": key("currency_code")},
     "Shop": {
         "id": gid("Shop"),
