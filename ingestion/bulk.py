@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 
 from core.settings import Settings, get_settings
 from ingestion.graphql import MAX_BACKOFF_SECONDS, RETRYABLE_ERRORS, ShopifyError, ShopifyGraphQL
@@ -267,6 +268,7 @@ class BulkOperations:
         refreshed = False
         failures = 0
         while True:
+            before = _size(part)
             problem = self._fetch(url, part)
             if problem is None:
                 have = part.stat().st_size
@@ -287,10 +289,12 @@ class BulkOperations:
                     )
                 url, size, refreshed = fresh.url, fresh.file_size, True
                 continue
-            failures += 1
+            # Retries are bounded per stall: an attempt that brought bytes restarts the count.
+            failures = 1 if _size(part) > before else failures + 1
             if failures > self.max_retries:
                 raise BulkError(
-                    f"{handle.describe()}: download failed ({problem}) after {failures} attempts"
+                    f"{handle.describe()}: download failed ({problem}), "
+                    f"{failures} attempts without progress"
                 )
             cap = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (failures - 1))
             self._sleep(random.uniform(0, cap))
@@ -301,7 +305,7 @@ class BulkOperations:
         Returns None when the body arrived whole, "expired" for a dead link, else what
         went wrong (worth a retry).
         """
-        offset = part.stat().st_size if part.exists() else 0
+        offset = _size(part)
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
             with self._files.get(
@@ -319,10 +323,12 @@ class BulkOperations:
                 resumed = code == 206 and response.headers.get("Content-Range", "").startswith(
                     f"bytes {offset}-"
                 )
+                # read1 hands over what has arrived, so a connection that drops mid-chunk
+                # loses nothing already received.
                 with part.open("ab" if resumed else "wb") as out:
-                    for chunk in response.iter_content(CHUNK_BYTES):
+                    while chunk := response.raw.read1(CHUNK_BYTES):
                         out.write(chunk)
-        except RETRYABLE_ERRORS as exc:
+        except (*RETRYABLE_ERRORS, urllib3.exceptions.HTTPError) as exc:
             return type(exc).__name__
         return None
 
@@ -337,6 +343,13 @@ def _completed_or_raise(handle: BulkHandle, status: BulkStatus) -> BulkStatus:
             f"{status.object_count} objects{partial}"
         )
     raise BulkError(f"{handle.describe()} ended {status.status}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
