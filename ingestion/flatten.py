@@ -1,10 +1,11 @@
 """Bulk-format JSONL into the raw tables, with DuckDB: one SQL statement per raw table.
 
 `flatten(resource, paths)` reads a resource's JSONL files (a bulk operation's result, or lines
-written by `ingestion.lines`) once into a DuckDB database on disk, then runs each table's
-statement (`flatten_sql/<table>.sql`): GIDs become integers, camelCase the raw column names,
-`MoneyBag` exact DECIMAL, `__parentId` the parent key. The result streams out as Arrow record
-batches shaped exactly like `ingestion.raw_contract`, never a whole store in memory.
+written by `ingestion.lines`) once into a DuckDB table on disk (`src`, in file order), then
+runs each raw table's statement (`flatten_sql/<table>.sql`): GIDs become integers, camelCase
+the raw column names, `MoneyBag` exact DECIMAL, `__parentId` the parent key. Each result is
+cast to `ingestion.raw_contract` (its columns, order and types) and streams out as Arrow
+record batches, never a whole store in memory.
 
 A malformed line ends the flatten with one `FlattenError` naming the file and line, before
 any batch is produced, so a broken file never becomes a partial load.
@@ -12,16 +13,216 @@ any batch is produced, so a broken file never becomes a partial load.
 
 from __future__ import annotations
 
+import json
+import re
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from itertools import islice
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
+from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
+
 BATCH_ROWS = 100_000
+# DuckDB's own memory (spilling to `work_dir` beyond it): the sync stays within its budget.
+MEMORY_LIMIT = "160MB"
+SQL_DIR = Path(__file__).with_name("flatten_sql")
+
+# Amounts are decimal strings: read straight into exact DECIMAL (never a float).
+MONEY_BAG = f"STRUCT(shopMoney STRUCT(amount {MONEY}))"
+PRICED_BAG = f"STRUCT(shopMoney STRUCT(amount {MONEY}, currencyCode VARCHAR))"
+REF = "STRUCT(id VARCHAR)"
+CUSTOMER_REF = (
+    "STRUCT(id VARCHAR, firstName VARCHAR, lastName VARCHAR,"
+    " defaultEmailAddress STRUCT(emailAddress VARCHAR))"
+)
+# What each resource's lines may hold (every line kind's fields, as in `ingestion.queries`);
+# fields not listed are ignored, absent ones are null.
+_COMMON = {"id": "VARCHAR", "__parentId": "VARCHAR", "createdAt": "TIMESTAMPTZ"}
+INPUT: dict[str, dict[str, str]] = {
+    "shop": {
+        **_COMMON,
+        "name": "VARCHAR",
+        "myshopifyDomain": "VARCHAR",
+        "primaryDomain": "STRUCT(host VARCHAR)",
+        "currencyCode": "VARCHAR",
+        "ianaTimezone": "VARCHAR",
+        "email": "VARCHAR",
+        "plan": "STRUCT(publicDisplayName VARCHAR)",
+        "updatedAt": "TIMESTAMPTZ",
+    },
+    "customers": {
+        **_COMMON,
+        "firstName": "VARCHAR",
+        "lastName": "VARCHAR",
+        "state": "VARCHAR",
+        "tags": "VARCHAR[]",
+        "verifiedEmail": "BOOLEAN",
+        "updatedAt": "TIMESTAMPTZ",
+        "defaultEmailAddress": "STRUCT(emailAddress VARCHAR, marketingState VARCHAR)",
+        "defaultPhoneNumber": "STRUCT(phoneNumber VARCHAR)",
+        "defaultAddress": (
+            "STRUCT(city VARCHAR, province VARCHAR, country VARCHAR, countryCodeV2 VARCHAR)"
+        ),
+        "amountSpent": "STRUCT(amount VARCHAR, currencyCode VARCHAR)",
+    },
+    "products": {
+        **_COMMON,
+        "title": "VARCHAR",
+        "handle": "VARCHAR",
+        "vendor": "VARCHAR",
+        "productType": "VARCHAR",
+        "status": "VARCHAR",
+        "tags": "VARCHAR[]",
+        "updatedAt": "TIMESTAMPTZ",
+        "publishedAt": "TIMESTAMPTZ",
+        "sku": "VARCHAR",
+        "price": "VARCHAR",
+        "compareAtPrice": "VARCHAR",
+        "position": "BIGINT",
+        "inventoryQuantity": "BIGINT",
+    },
+    "orders": {
+        **_COMMON,
+        "name": "VARCHAR",
+        "number": "BIGINT",
+        "email": "VARCHAR",
+        "updatedAt": "TIMESTAMPTZ",
+        "processedAt": "TIMESTAMPTZ",
+        "cancelledAt": "TIMESTAMPTZ",
+        "cancelReason": "VARCHAR",
+        "closedAt": "TIMESTAMPTZ",
+        "test": "BOOLEAN",
+        "displayFinancialStatus": "VARCHAR",
+        "displayFulfillmentStatus": "VARCHAR",
+        "currencyCode": "VARCHAR",
+        "subtotalPriceSet": MONEY_BAG,
+        "totalPriceSet": MONEY_BAG,
+        "totalTaxSet": MONEY_BAG,
+        "totalDiscountsSet": MONEY_BAG,
+        "totalShippingPriceSet": MONEY_BAG,
+        "discountCodes": "VARCHAR[]",
+        "customer": CUSTOMER_REF,
+        "refunds": "STRUCT(id VARCHAR, createdAt TIMESTAMPTZ)[]",
+        # line items
+        "title": "VARCHAR",
+        "variantTitle": "VARCHAR",
+        "sku": "VARCHAR",
+        "vendor": "VARCHAR",
+        "quantity": "BIGINT",
+        "isGiftCard": "BOOLEAN",
+        "originalUnitPriceSet": MONEY_BAG,
+        "variant": REF,
+        "product": REF,
+        "discountAllocations": (
+            f"STRUCT(allocatedAmountSet {MONEY_BAG}, discountApplication STRUCT(index BIGINT))[]"
+        ),
+        # shipping lines
+        "code": "VARCHAR",
+        "originalPriceSet": MONEY_BAG,
+        # refund transactions
+        "kind": "VARCHAR",
+        "status": "VARCHAR",
+        "gateway": "VARCHAR",
+        "processedAt_": "TIMESTAMPTZ",
+        "amountSet": MONEY_BAG,
+    },
+    "abandoned_checkouts": {
+        **_COMMON,
+        "name": "VARCHAR",
+        "updatedAt": "TIMESTAMPTZ",
+        "completedAt": "TIMESTAMPTZ",
+        "abandonedCheckoutUrl": "VARCHAR",
+        "subtotalPriceSet": MONEY_BAG,
+        "totalPriceSet": PRICED_BAG,
+        "totalTaxSet": MONEY_BAG,
+        "totalDiscountSet": MONEY_BAG,
+        "customer": CUSTOMER_REF,
+        # line items
+        "title": "VARCHAR",
+        "variantTitle": "VARCHAR",
+        "sku": "VARCHAR",
+        "quantity": "BIGINT",
+        "originalUnitPriceSet": MONEY_BAG,
+        "originalTotalPriceSet": MONEY_BAG,
+        "variant": REF,
+        "product": REF,
+    },
+}
+del INPUT["orders"]["processedAt_"]  # transactions share the order's `processedAt`
+
+MACROS = (
+    # `gid://shopify/Order/123` -> 123 (an error, not a null, for anything else)
+    "create or replace macro gid_number(g) as cast(split_part(g, '/', 5) as bigint)",
+    "create or replace macro gid_type(g) as split_part(g, '/', 4)",
+    "create or replace macro money(bag) as cast(bag.shopMoney.amount as {money})",
+)
 
 
 class FlattenError(ValueError):
     """A JSONL input that cannot be read; the message names the file and the line."""
+
+
+@cache
+def table_sql(table: str) -> str:
+    """The statement producing one raw table from `src`, cast to the contract."""
+    columns = BY_NAME[table].columns
+    body = (SQL_DIR / f"{table}.sql").read_text()
+    cast = ", ".join(f'cast("{name}" as {kind}) as "{name}"' for name, kind in columns.items())
+    # a flattened record is live: deletion is only ever set in the warehouse
+    return f"select {cast} from (select *, null as {DELETED_AT} from ({body}))"
+
+
+def _struct(fields: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in fields.items()) + "}"
+
+
+_LINE = re.compile(r'in file "(?P<file>[^"]+)", at byte \d+ in line (?P<line>\d+)')
+
+
+def _first_bad_line(path: str, near: int) -> int:
+    """The exact line of a JSON error DuckDB located at `near` (it may count a broken
+    object's continuation): the first line around it that is not a JSON object."""
+    start = max(1, near - 2)
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for number, text in enumerate(islice(lines, start - 1, near), start):
+            try:
+                if not isinstance(json.loads(text), dict):
+                    return number
+            except ValueError:
+                return number
+    return near
+
+
+def _error(exc: duckdb.Error, paths: Sequence[Path]) -> FlattenError:
+    message = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
+    found = _LINE.search(message)
+    if found:
+        line = _first_bad_line(found["file"], int(found["line"]))
+        reason = message.rsplit(":", 1)[-1].strip() or "malformed JSON"
+        return FlattenError(f"{found['file']}, line {line}: malformed JSON ({reason})")
+    names = ", ".join(str(p) for p in paths)
+    return FlattenError(f"{names}: unreadable bulk lines: {message}")
+
+
+@contextmanager
+def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="flatten-") as folder:
+        con = duckdb.connect(":memory:")  # spills to `folder` beyond the memory limit
+        try:
+            con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+            con.execute(f"set temp_directory = '{folder}'")
+            con.execute("set preserve_insertion_order = true")
+            con.execute("set TimeZone = 'UTC'")
+            for macro in MACROS:
+                con.execute(macro.format(money=MONEY))
+            yield con
+        finally:
+            con.close()
 
 
 def flatten(
@@ -33,5 +234,39 @@ def flatten(
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
     """(raw table, batch) pairs for every table of `resource`, root table first.
 
-    `work_dir` holds DuckDB's spill and staging files (a temporary folder by default)."""
-    raise NotImplementedError
+    `work_dir` holds DuckDB's database and spill files (a temporary folder by default)."""
+    files = [str(p) for p in paths if Path(p).stat().st_size > 0]
+    if not files:
+        return
+    with _database(work_dir) as con:
+        try:
+            con.execute(
+                "create table src as select * from read_json(?, format = 'newline_delimited', "
+                f"columns = {_struct(INPUT[resource])})",
+                [files],
+            )
+        except duckdb.Error as exc:
+            raise _error(exc, paths) from None
+        for table in tables_of(resource):
+            try:
+                reader = con.sql(table_sql(table.name)).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    if batch.num_rows:
+                        yield table.name, batch
+            except (duckdb.Error, pa.ArrowException) as exc:
+                raise _error(exc, paths) from None
+
+
+def live_ids(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The record ids (bigint) of a bulk JSONL listing ids (`{"id": "gid://..."}` lines)."""
+    with _database(None) as con:
+        try:
+            reader = con.sql(
+                "select gid_number(id) as id from read_json($path, "
+                "format = 'newline_delimited', "
+                "columns = {'id': 'VARCHAR', '__parentId': 'VARCHAR'}) where __parentId is null",
+                params={"path": str(path)},
+            ).to_arrow_reader(batch_rows)
+            yield from reader
+        except duckdb.Error as exc:
+            raise _error(exc, [path]) from None

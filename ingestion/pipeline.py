@@ -8,31 +8,40 @@ is also committed to the warehouse with every load, so a lost folder is restored
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import dlt
 import psycopg
+from dlt.pipeline.exceptions import PipelineStepFailed
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
 from core.settings import Settings, get_settings
 from core.tenants import Tenant
-from ingestion.source import CURSOR, SOURCE_NAME
+from ingestion.flatten import FlattenError, flatten, live_ids
+from ingestion.lines import write_lines
+from ingestion.raw_contract import BY_NAME, CONTRACT_VERSION, DELETED_AT
+from ingestion.source import CURSOR, SOURCE_NAME, shopify_source
 
 # The product must run offline and keep tenants' data to itself: no usage telemetry.
 dlt.config["runtime.dlthub_telemetry"] = False
 # Intermediate files are written, read once and deleted on the same disk: gzip only costs
 # CPU (measured: a third of normalize time). See docs/ingestion.md.
 dlt.config["data_writer.disable_compression"] = True
-# dlt buffers this many items per table before writing them out, at extract (whole Shopify
-# records, ~7 KB of JSON each) and at normalise (rows, and the extract's lines are read back
-# whole): peak memory follows it, not the store's size. 5,000 (dlt's default) peaked at
-# 660 MiB for 10,000 orders, 1,000 at 300 MiB, for the same CPU. See docs/ingestion.md.
-dlt.config["data_writer.buffer_max_items"] = 1000
+# dlt buffers this many rows per table before writing them out (Arrow batches from the
+# flattener): peak memory follows it, not the store's size.
+dlt.config["data_writer.buffer_max_items"] = 50_000
+# Root rows carry the load id (the incremental marts select on it); dlt adds it to Arrow
+# batches at extract.
+dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 # Shopify leaves many fields always null and dlt warns about each such column on every
 # load (CLI, API worker and Dagster runs alike); real problems still surface as errors.
 dlt.config["runtime.log_level"] = "ERROR"
@@ -78,10 +87,36 @@ def tenant_pipeline(tenant: Tenant, settings: Settings | None = None) -> dlt.Pip
 def last_cursor(pipeline: dlt.Pipeline, resource: str) -> datetime | None:
     """The committed `updated_at` cursor of a resource (None before its first load)."""
     resources = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
-    value = resources.get(resource, {}).get("incremental", {}).get(CURSOR, {}).get("last_value")
-    if value is None:
-        return None
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    value = resources.get(resource, {}).get(CURSOR)
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+class ContractMismatch(RuntimeError):
+    """The tenant's raw schema was loaded under another raw contract: full refresh first."""
+
+
+def _lines_file(lines: Iterable[dict[str, Any]], folder: Path) -> Path:
+    path = folder / "lines.jsonl"
+    write_lines(lines, path)
+    return path
+
+
+def _flattened(resource: str, paths: Sequence[Path], work_dir: Path) -> Iterator[tuple[str, Any]]:
+    """The flattener's batches, its input already read: a malformed line raises here,
+    before dlt starts a load."""
+    batches = flatten(resource, paths, work_dir=work_dir)
+    first = next(batches, None)
+    return chain([first] if first is not None else [], batches)
+
+
+def _flatten_error(exc: BaseException) -> FlattenError | None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, FlattenError):
+            return exc
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
 
 
 def load_lines(
@@ -95,9 +130,92 @@ def load_lines(
     `ingestion.lines`) into its raw tables: flatten -> Arrow -> dlt, merged on Shopify id;
     a re-delivered record replaces all of its child rows. `cursor` (if given) becomes the
     resource's committed `updated_at` cursor, in dlt state, with the same load.
+
     Rows loaded per raw table. Raises `ingestion.flatten.FlattenError` on a malformed line
-    (nothing is loaded)."""
-    raise NotImplementedError
+    and `ContractMismatch` for a raw schema of another contract; nothing is loaded then.
+    """
+    _check_contract(pipeline)
+    work = Path(pipeline.working_dir) / "flatten"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work) as folder:
+        items = list(lines) if not isinstance(lines, Sequence) else lines
+        if items and not isinstance(items[0], (str, Path)):
+            paths: Sequence[Path] = [_lines_file(items, Path(folder))]
+        else:
+            paths = [Path(p) for p in items]
+        batches = _flattened(resource, paths, Path(folder))
+        source = shopify_source({resource: batches}, {resource: cursor}).with_resources(resource)
+        try:
+            pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        except PipelineStepFailed as exc:
+            error = _flatten_error(exc)
+            if error is not None:
+                pipeline.drop_pending_packages()
+                raise error from exc
+            raise
+    _record_contract(pipeline)
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return {table: counts[table] for table in BY_NAME if table in counts}
+
+
+CONTRACT_TABLE = "_xeno_contract"
+
+
+def _contract_state(execute: Any, schema: str) -> tuple[bool, int | None]:
+    """(whether anything was ever loaded into the schema, its recorded contract version)."""
+    loaded = execute(
+        "select count(*) from information_schema.tables where table_schema = %s "
+        "and table_name = '_dlt_loads'",
+        (schema,),
+    )[0][0]
+    has_marker = execute(
+        "select count(*) from information_schema.tables where table_schema = %s "
+        "and table_name = %s",
+        (schema, CONTRACT_TABLE),
+    )[0][0]
+    if not has_marker:
+        return bool(loaded), None
+    rows = execute(f'select max(version) from "{schema}"."{CONTRACT_TABLE}"')
+    return bool(loaded), rows[0][0]
+
+
+def _outdated(loaded: bool, version: int | None) -> bool:
+    return version != CONTRACT_VERSION if version is not None else loaded
+
+
+def _check_contract(pipeline: dlt.Pipeline) -> None:
+    with pipeline.sql_client() as client:
+        loaded, version = _contract_state(
+            lambda query, params=(): client.execute_sql(query, *params), pipeline.dataset_name
+        )
+    if _outdated(loaded, version):
+        raise ContractMismatch(
+            f"raw schema {pipeline.dataset_name} follows raw contract {version or 1}, "
+            f"not {CONTRACT_VERSION}: a full refresh rebuilds it"
+        )
+
+
+def _record_contract(pipeline: dlt.Pipeline) -> None:
+    with pipeline.sql_client() as client:
+        table = f'"{pipeline.dataset_name}"."{CONTRACT_TABLE}"'
+        client.execute_sql(
+            f"create table if not exists {table} (version integer primary key, "
+            "recorded_at timestamptz not null default now())"
+        )
+        client.execute_sql(
+            f"insert into {table} (version) values (%s) on conflict do nothing", CONTRACT_VERSION
+        )
+
+
+def needs_full_refresh(conn: psycopg.Connection, tenant: Tenant) -> bool:
+    """Whether the tenant's raw schema was loaded under another raw contract (or by the
+    REST-era loader) and must be rebuilt by one full refresh before loading (`load_lines`
+    refuses such a schema; the refresh's first load records the current contract)."""
+
+    def execute(query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return conn.execute(query, params).fetchall()
+
+    return _outdated(*_contract_state(execute, tenant.raw_schema))
 
 
 def mark_missing(
@@ -108,19 +226,35 @@ def mark_missing(
     before: datetime,
 ) -> int:
     """Daily id reconciliation: flag as deleted (`_xeno_deleted_at`, a new `_dlt_load_id`)
-    the raw root rows of `resource` whose id is not in the live ids (a bulk JSONL of
-    `{"id": "gid://..."}` lines) and which were last updated before `before`, exactly as a
-    delete webhook flags them. How many rows were flagged."""
-    raise NotImplementedError
+    the raw root rows of `resource` whose id is not among the live ids (a bulk JSONL of
+    `{"id": "gid://..."}` lines) and which were last updated before `before` (records made
+    during the id listing are not in it), exactly as a delete webhook flags them.
+    How many rows were flagged."""
+    table = sql.Identifier(tenant.raw_schema, resource)
+    exists = conn.execute(
+        "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+        (tenant.raw_schema, resource),
+    ).fetchone()
+    if exists is None:
+        return 0
+    with conn.transaction():
+        conn.execute("create temporary table live_ids (id bigint) on commit drop")
+        with conn.cursor().copy("copy live_ids (id) from stdin") as copy:
+            for batch in live_ids(live_ids_jsonl_path):
+                for record_id in batch.column(0).to_pylist():
+                    copy.write_row((record_id,))
+        conn.execute("create index on live_ids (id)")
+        conn.execute("analyze live_ids")
+        return conn.execute(
+            sql.SQL(
+                "update {table} as raw set {deleted} = now(), _dlt_load_id = %s "
+                "where raw.{deleted} is null and raw.updated_at < %s "
+                "and not exists (select 1 from live_ids where live_ids.id = raw.id)"
+            ).format(table=table, deleted=sql.Identifier(DELETED_AT)),
+            (new_load_id(), before),
+        ).rowcount
 
 
-def needs_full_refresh(conn: psycopg.Connection, tenant: Tenant) -> bool:
-    """Whether the tenant's raw schema was loaded under another raw contract (or by the
-    REST-era loader) and must be rebuilt by one full refresh before loading."""
-    raise NotImplementedError
-
-
-def record_contract(conn: psycopg.Connection, tenant: Tenant) -> None:
-    """Note that the tenant's raw schema now follows `raw_contract.CONTRACT_VERSION`
-    (call after the full refresh's first successful load)."""
-    raise NotImplementedError
+def new_load_id() -> str:
+    """A load id in dlt's format (unix time), newer than any earlier load."""
+    return f"{time.time():.6f}"

@@ -62,8 +62,8 @@ class RawTable:
         return {**dict(self.data), **(CHILD_LINKS if self.parent else ROOT_LINKS)}
 
 
-def _table(name: str, parent: str | None, **columns: str) -> RawTable:
-    return RawTable(name, parent, tuple(columns.items()))
+def _table(table: str, parent: str | None, /, **columns: str) -> RawTable:
+    return RawTable(table, parent, tuple(columns.items()))
 
 
 CUSTOMER_REF = {
@@ -100,8 +100,6 @@ TABLES: tuple[RawTable, ...] = (
         tags=TEXT,
         currency=TEXT,
         verified_email=FLAG,
-        total_spent=MONEY,
-        orders_count=COUNT,
         created_at=TIME,
         updated_at=TIME,
         default_address__city=TEXT,
@@ -159,7 +157,6 @@ TABLES: tuple[RawTable, ...] = (
         total_shipping_price_set__shop_money__amount=MONEY,
         total_tax=MONEY,
         total_price=MONEY,
-        total_refunded=MONEY,
         **CUSTOMER_REF,
     ),
     _table(
