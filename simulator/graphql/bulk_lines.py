@@ -59,7 +59,7 @@ def bulk_lines(store: ShopStore, document: DocumentNode) -> Iterator[dict]:
     conn_type = get_named_type(root.fields[node.name.value].type)
     plan = compile_bulk_node(ConnectionPlan(conn_type, [node], env), env)
     table = store.table(table_name)
-    found = search.parse(args.get("query"), store.profile.clock, orders=table_name == "orders")
+    found = search.parse(args.get("query"), store.profile.clock, table_name)
     walk = TableWalk(table, found, by_updated=False)
     return _stream(table, walk, plan)
 

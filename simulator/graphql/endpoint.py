@@ -145,7 +145,7 @@ def _root_field(
 
 
 def _filter(shop: Shop, table: str, args: dict) -> search.Filter:
-    return search.parse(args.get("query"), shop.profile.clock, orders=table == "orders")
+    return search.parse(args.get("query"), shop.profile.clock, table)
 
 
 def _root_connection(

@@ -3,8 +3,9 @@
 Terms are ``field:value`` or ``field:<op>value`` with ``op`` one of ``>=``, ``<=``, ``>``,
 ``<`` (values may be quoted with ``'`` or ``"``), joined by whitespace or ``AND``. Understood:
 ``created_at``, ``updated_at`` (ISO 8601; a date or a value without offset is in the shop's
-zone), ``id`` (a number or a GID), and for orders ``status`` (``any`` (Shopify's default),
-``open``, ``closed``, ``cancelled``). Other terms are ignored, as Shopify ignores unknown
+zone), ``id`` (a number or a GID), for orders ``status`` (``any`` (Shopify's default),
+``open``, ``closed``, ``cancelled``), for abandoned checkouts ``recovery_state``
+(``recovered``, ``not_recovered``). Other terms are ignored, as Shopify ignores unknown
 search fields. ``OR`` and negation are not supported (their terms are ignored).
 """
 
@@ -22,11 +23,18 @@ TERM = re.compile(
     r"""(?:'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<bare>\S+))"""
 )
 INF = math.inf
-STATUS = {
-    "any": (gen.DELETED, 0),
-    "open": (gen.DELETED | gen.CANCELLED | gen.CLOSED, 0),
-    "closed": (gen.DELETED | gen.CLOSED, gen.CLOSED),
-    "cancelled": (gen.DELETED | gen.CANCELLED, gen.CANCELLED),
+# (table, field) -> value -> (flag mask, expected bits)
+FLAG_TERMS = {
+    ("orders", "status"): {
+        "any": (gen.DELETED, 0),
+        "open": (gen.DELETED | gen.CANCELLED | gen.CLOSED, 0),
+        "closed": (gen.DELETED | gen.CLOSED, gen.CLOSED),
+        "cancelled": (gen.DELETED | gen.CANCELLED, gen.CANCELLED),
+    },
+    ("checkouts", "recovery_state"): {
+        "recovered": (gen.DELETED | gen.COMPLETED, gen.COMPLETED),
+        "not_recovered": (gen.DELETED | gen.COMPLETED, 0),
+    },
 }
 
 
@@ -61,8 +69,8 @@ def _id(text: str) -> float:
     return float(text.rsplit("/", 1)[-1])
 
 
-def parse(text: str | None, clock: ShopClock, orders: bool) -> Filter:
-    """A ``Filter`` for a search string (None or empty: everything)."""
+def parse(text: str | None, clock: ShopClock, table: str) -> Filter:
+    """A ``Filter`` for a search string on a store table (None or empty: everything)."""
     found = Filter()
     if not text:
         return found
@@ -82,8 +90,8 @@ def parse(text: str | None, clock: ShopClock, orders: bool) -> Filter:
             elif field == "id":
                 lo, hi = _bounds(op, _id(value))
                 found.idmin, found.idmax = max(found.idmin, lo), min(found.idmax, hi)
-            elif field == "status" and orders and value.lower() in STATUS:
-                found.mask, found.expect = STATUS[value.lower()]
+            elif value.lower() in FLAG_TERMS.get((table, field), {}):
+                found.mask, found.expect = FLAG_TERMS[table, field][value.lower()]
         except ValueError:
             continue  # a malformed value matches as an unknown term: ignored
     return found

@@ -160,3 +160,13 @@ def _ts(stamp: str) -> float:
 
 def _escape(text: str) -> str:
     return text.replace('"', '\\"')
+
+
+def test_checkout_recovery_state(base: Admin) -> None:
+    checkouts = base.walk("checkouts", limit=250)
+    recovered = [c["id"] for c in checkouts if c["completed_at"]]
+    assert 0 < len(recovered) < len(checkouts)
+    found = walk(base, "abandonedCheckouts", "id", 50, query='"recovery_state:recovered"')
+    assert numbers(found) == recovered
+    others = walk(base, "abandonedCheckouts", "id", 50, query='"recovery_state:not_recovered"')
+    assert set(numbers(others)) == {c["id"] for c in checkouts} - set(recovered)
