@@ -29,7 +29,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +37,13 @@ import msgspec
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     get_named_type,
     parse,
     validate,
@@ -293,7 +297,7 @@ def _checked(schema: GraphQLSchema, query: str) -> DocumentNode:
     root = operations[0].selection_set.selections
     if len(root) != 1 or not isinstance(root[0], FieldNode):
         raise ValueError("Invalid bulk query: a bulk query must select a single top-level field.")
-    depths = _connection_depths(schema, root[0])
+    depths = _connection_depths(schema, document, root[0])
     if not depths:
         raise ValueError("Invalid bulk query: Bulk queries must contain at least one connection.")
     if len(depths) > MAX_CONNECTIONS:
@@ -320,9 +324,27 @@ def _until_root(batch: list[dict], roots_before: int, limit: int) -> tuple[list[
     return batch, False
 
 
-def _connection_depths(schema: GraphQLSchema, root: FieldNode) -> list[int]:
+def _connection_depths(schema: GraphQLSchema, document: DocumentNode, root: FieldNode) -> list[int]:
     """Nesting depth of every connection the query selects (the root connection is 1)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     depths: list[int] = []
+
+    def fields(selection_set: SelectionSetNode | None, on: Any) -> Iterator[tuple[FieldNode, Any]]:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                yield selection, on
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                condition, inner = fragment.type_condition, fragment.selection_set
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition, inner = selection.type_condition, selection.selection_set
+            yield from fields(inner, schema.get_type(condition.name.value) if condition else on)
 
     def walk(node: FieldNode, parent_type: Any, depth: int) -> None:
         definition = getattr(parent_type, "fields", {}).get(node.name.value)
@@ -332,13 +354,8 @@ def _connection_depths(schema: GraphQLSchema, root: FieldNode) -> list[int]:
         if named.name.endswith("Connection"):
             depth += 1
             depths.append(depth)
-        for child in node.selection_set.selections if node.selection_set else ():
-            if isinstance(child, FieldNode):
-                walk(child, named, depth)
-            elif getattr(child, "selection_set", None) is not None:
-                for inner in child.selection_set.selections:  # type: ignore[union-attr]
-                    if isinstance(inner, FieldNode):
-                        walk(inner, named, depth)
+        for child, on in fields(node.selection_set, named):
+            walk(child, on, depth)
 
     walk(root, schema.query_type, 0)
     return depths

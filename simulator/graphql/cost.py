@@ -105,6 +105,7 @@ class _Walk:
                 if definition is not None:
                     groups.setdefault(condition, []).append((selection, definition))
             else:
+                type_name: str | None
                 if isinstance(selection, FragmentSpreadNode):
                     fragment = self.fragments.get(selection.name.value)
                     if fragment is None:
@@ -152,12 +153,13 @@ def _node_selections(walk: _Walk, connection: GraphQLNamedType, node: FieldNode)
     """Selection sets that apply to each node: `nodes { ... }` and `edges { node { ... } }`."""
     out = []
     for group, _ in walk.fields(connection, node.selection_set):
-        for child, _definition in group:
+        for child, definition in group:
             name = child.name.value
             if name == "nodes":
                 out.append(child.selection_set)
             elif name == "edges":
-                edge = get_named_type(connection.fields["edges"].type)  # type: ignore[attr-defined]
+                edge = get_named_type(definition.type)
+                assert edge is not None
                 for edge_group, _ in walk.fields(edge, child.selection_set):
                     out.extend(c.selection_set for c, _ in edge_group if c.name.value == "node")
     return out

@@ -39,6 +39,9 @@ mutation Cancel($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
 }
 """
+SIX_CONNECTIONS = " ".join(
+    f"l{i}: lineItems {{ edges {{ node {{ id }} }} }}" for i in range(5)
+)  # with the root connection, one more than Shopify allows
 FINISHED = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
 
 
@@ -188,6 +191,7 @@ def test_invalid_queries_are_user_errors(sim: RunningSimulator) -> None:
         ("{ shop { id name } }", "at least one connection"),
         ("{ orders { edges { node { id ", "Invalid bulk query"),
         ("{ orders { edges { node { nope } } } }", "Invalid bulk query"),
+        (f"{{ orders {{ edges {{ node {{ {SIX_CONNECTIONS} }} }} }} }}", "more than 5 connections"),
     ]:
         payload = run(shop, query)
         assert payload["bulkOperation"] is None
