@@ -9,7 +9,6 @@ is also committed to the warehouse with every load, so a lost folder is restored
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain
@@ -28,7 +27,7 @@ from core.settings import Settings, get_settings
 from core.tenants import Tenant
 from ingestion.flatten import FlattenError, flatten, live_ids
 from ingestion.lines import write_lines
-from ingestion.raw_contract import BY_NAME, CONTRACT_VERSION, DELETED_AT
+from ingestion.raw_contract import BY_NAME, CONTRACT_VERSION, DELETED_AT, new_load_id
 from ingestion.source import CURSOR, SOURCE_NAME, shopify_source
 
 # The product must run offline and keep tenants' data to itself: no usage telemetry.
@@ -253,8 +252,3 @@ def mark_missing(
             ).format(table=table, deleted=sql.Identifier(DELETED_AT)),
             (new_load_id(), before),
         ).rowcount
-
-
-def new_load_id() -> str:
-    """A load id in dlt's format (unix time), newer than any earlier load."""
-    return f"{time.time():.6f}"

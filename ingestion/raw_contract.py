@@ -21,6 +21,7 @@ version get one automatic full refresh (`ingestion.pipeline.needs_full_refresh`)
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 CONTRACT_VERSION = 2
@@ -242,3 +243,9 @@ RESOURCES = ("shop", "customers", "products", "orders", "abandoned_checkouts")
 def tables_of(resource: str) -> tuple[RawTable, ...]:
     """A resource's tables, root first, each after its parent."""
     return tuple(table for table in TABLES if table.resource == resource)
+
+
+def new_load_id() -> str:
+    """A `_dlt_load_id` in dlt's format (unix time), newer than any earlier load: what a
+    change made in the warehouse (a deletion, a redaction) sets so incremental marts see it."""
+    return f"{time.time():.6f}"
