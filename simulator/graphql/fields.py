@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from simulator import generator as gen
+from simulator.graphql.customer_totals import totals_of
 from simulator.store import ShopStore
 
 Getter = Callable[[dict], Any]
@@ -177,55 +178,15 @@ def limited(name: str) -> Getter:
     return lambda rec: rec.get(name) or []
 
 
-class CustomerTotals:
-    """numberOfOrders and amountSpent: an aggregate over the shop's orders (REST omits it),
-    computed once per store version, and only when a query asks for it."""
-
-    def __init__(self, store: ShopStore) -> None:
-        self.store = store
-        self.version = -1
-        self.totals: dict[int, tuple[int, Decimal]] = {}
-
-    def of(self, rec: dict) -> tuple[int, Decimal]:
-        if self.version != self.store.version:
-            totals: dict[int, tuple[int, Decimal]] = {}
-            for order in self.store.orders.iter_shared():
-                buyer = order.get("customer")
-                if buyer is None:
-                    continue
-                count, spent = totals.get(buyer["id"], (0, Decimal(0)))
-                if not order["test"]:
-                    spent += Decimal(order["current_total_price"])
-                totals[buyer["id"]] = (count + 1, spent)
-            self.totals, self.version = totals, self.store.version
-        return self.totals.get(rec["id"], (0, Decimal(0)))
-
-
-_TOTALS: dict[int, CustomerTotals] = {}
-
-
-def _totals(store: ShopStore) -> CustomerTotals:
-    hit = _TOTALS.get(id(store))
-    if hit is None or hit.store is not store:
-        hit = _TOTALS[id(store)] = CustomerTotals(store)
-    return hit
-
-
 def _orders_count(store: ShopStore) -> Getter:
-    totals = _totals(store)
-    return lambda rec: str(totals.of(rec)[0])
+    totals = totals_of(store)
+    return lambda rec: str(totals.of(rec["id"])[0])
 
 
 def _amount_spent(store: ShopStore) -> Getter:
-    totals = _totals(store)
-    exp = store.profile.exp
-    currency = store.profile.currency
-
-    def get(rec: dict) -> dict:
-        spent = totals.of(rec)[1].quantize(Decimal(1).scaleb(-exp))
-        return {"amount": str(spent), "currency_code": currency}
-
-    return get
+    totals = totals_of(store)
+    fmt, currency = store.profile.fmt, store.profile.currency
+    return lambda rec: {"amount": fmt(totals.of(rec["id"])[1]), "currency_code": currency}
 
 
 FIELDS: dict[str, dict[str, Getter | WithShop]] = {

@@ -291,3 +291,29 @@ def test_mutations_show_on_both_sides(sim: RunningSimulator) -> None:
     }
     shop.sim_call("DELETE", f"orders/{created['id']}")
     assert gql(shop, query, id=f"gid://shopify/Order/{created['id']}")["node"] is None
+
+
+def test_customer_totals_follow_mutations(sim: RunningSimulator) -> None:
+    shop = new_shop(sim, orders=90)
+    query = (
+        "query($id: ID!) { node(id: $id) { ... on Customer { numberOfOrders "
+        "amountSpent { amount } } } }"
+    )
+    orders = shop.walk("orders", status="any", limit=250)
+    buyer = next(o["customer"]["id"] for o in orders if o["customer"] and not o["test"])
+    theirs = [o for o in orders if o["customer"] and o["customer"]["id"] == buyer]
+
+    def totals() -> tuple[str, Decimal]:
+        node = gql(shop, query, id=f"gid://shopify/Customer/{buyer}")["node"]
+        return node["numberOfOrders"], Decimal(node["amountSpent"]["amount"])
+
+    spent = sum(Decimal(o["current_total_price"]) for o in theirs if not o["test"])
+    assert totals() == (str(len(theirs)), spent)
+    new = shop.sim_call("POST", "orders", {"customer_id": buyer}).json()["order"]
+    assert totals() == (str(len(theirs) + 1), spent + Decimal(new["total_price"]))
+    shop.sim_call("PUT", f"orders/{new['id']}", {"refund": "1.00"})
+    assert totals() == (str(len(theirs) + 1), spent + Decimal(new["total_price"]) - 1)
+    shop.sim_call("DELETE", f"orders/{new['id']}")
+    shop.sim_call("DELETE", f"orders/{theirs[0]['id']}")
+    dropped = Decimal(0) if theirs[0]["test"] else Decimal(theirs[0]["current_total_price"])
+    assert totals() == (str(len(theirs) - 1), spent - dropped)
