@@ -27,8 +27,8 @@ from ingestion.runs import RunConflict, SyncRun, list_runs
 def tenant_add(
     name: str, shop: str, token: str, webhook_secret: str | None, owner: str | None
 ) -> None:
-    """Connect a store: check its token (GET shop.json), save it encrypted, print the id."""
-    from ingestion.client import ShopifyAuthError, ShopifyError, fetch_shop
+    """Connect a store: check its token (read its `shop`), save it encrypted, print the id."""
+    from ingestion.graphql import ShopifyAuthError, ShopifyError, fetch_shop
 
     domain = tenants.validate_shop_domain(shop)
     try:
@@ -51,7 +51,7 @@ def tenant_add(
             actor="cli",
         )
     click.echo(
-        f"connected {domain} ({info.get('currency')}, {info.get('iana_timezone')}) "
+        f"connected {domain} ({info.get('currencyCode')}, {info.get('ianaTimezone')}) "
         f"as tenant {tenant.id}; raw schema {tenant.raw_schema}",
         err=True,
     )
