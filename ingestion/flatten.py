@@ -36,6 +36,11 @@ SQL_DIR = Path(__file__).with_name("flatten_sql")
 MONEY_BAG = f"STRUCT(shopMoney STRUCT(amount {MONEY}))"
 PRICED_BAG = f"STRUCT(shopMoney STRUCT(amount {MONEY}, currencyCode VARCHAR))"
 REF = "STRUCT(id VARCHAR)"
+# a refund's transactions: a connection inside a plain list, so inline in the order's line
+TRANSACTIONS = (
+    "STRUCT(edges STRUCT(node STRUCT(id VARCHAR, kind VARCHAR, status VARCHAR,"
+    f" gateway VARCHAR, createdAt TIMESTAMPTZ, processedAt TIMESTAMPTZ, amountSet {MONEY_BAG}))[])"
+)
 CUSTOMER_REF = (
     "STRUCT(id VARCHAR, firstName VARCHAR, lastName VARCHAR,"
     " defaultEmailAddress STRUCT(emailAddress VARCHAR))"
@@ -107,7 +112,7 @@ INPUT: dict[str, dict[str, str]] = {
         "totalShippingPriceSet": MONEY_BAG,
         "discountCodes": "VARCHAR[]",
         "customer": CUSTOMER_REF,
-        "refunds": "STRUCT(id VARCHAR, createdAt TIMESTAMPTZ)[]",
+        "refunds": f"STRUCT(id VARCHAR, createdAt TIMESTAMPTZ, transactions {TRANSACTIONS})[]",
         # line items
         "title": "VARCHAR",
         "variantTitle": "VARCHAR",
@@ -124,12 +129,6 @@ INPUT: dict[str, dict[str, str]] = {
         # shipping lines
         "code": "VARCHAR",
         "originalPriceSet": MONEY_BAG,
-        # refund transactions
-        "kind": "VARCHAR",
-        "status": "VARCHAR",
-        "gateway": "VARCHAR",
-        "processedAt_": "TIMESTAMPTZ",
-        "amountSet": MONEY_BAG,
     },
     "abandoned_checkouts": {
         **_COMMON,
@@ -153,7 +152,6 @@ INPUT: dict[str, dict[str, str]] = {
         "product": REF,
     },
 }
-del INPUT["orders"]["processedAt_"]  # transactions share the order's `processedAt`
 
 MACROS = (
     # `gid://shopify/Order/123` -> 123 (an error, not a null, for anything else)

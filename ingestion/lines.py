@@ -2,10 +2,11 @@
 
 A bulk operation's JSONL is the one input `ingestion.flatten` reads: one line per node,
 nodes of nested connections as lines of their own after their parent, carrying
-`"__parentId"`; plain lists stay inline. These functions rewrite a page of nodes (same
-selection as `ingestion.queries`, connections as `edges { node }`) and a REST webhook payload
-into exactly those lines, so every arrival ends in the same raw rows. Records here are few
-(a page, a webhook batch): plain Python per record is fine.
+`"__parentId"`; plain lists (and connections inside them) stay inline. These functions
+rewrite a page of nodes (same selection as `ingestion.queries`, connections as
+`edges { node }`) and a REST webhook payload into exactly those lines, so every arrival
+ends in the same raw rows. Records here are few (a page, a webhook batch): plain Python
+per record is fine.
 """
 
 from __future__ import annotations
@@ -47,32 +48,21 @@ def _connection_nodes(value: object) -> list[dict[str, Any]] | None:
 
 
 def _node_lines(node: dict[str, Any], parent: str | None) -> Iterator[Line]:
-    """A node's line (connections taken out), then the lines of its connections' nodes."""
+    """A node's line (its connections taken out), then the lines of their nodes. Plain
+    lists, and connections inside them (a refund's transactions), stay inline."""
     line: Line = {}
-    nested: list[tuple[str, dict[str, Any]]] = []
+    nested: list[dict[str, Any]] = []
     for key, value in node.items():
         nodes = _connection_nodes(value)
-        if nodes is not None:
-            nested += [(node["id"], child) for child in nodes]
-            continue
-        if isinstance(value, list):  # a plain list (refunds): connections inside it too
-            items = []
-            for item in value:
-                if isinstance(item, dict):
-                    item = dict(item)
-                    for inner_key, inner in list(item.items()):
-                        inner_nodes = _connection_nodes(inner)
-                        if inner_nodes is not None:
-                            del item[inner_key]
-                            nested += [(item["id"], child) for child in inner_nodes]
-                items.append(item)
-            value = items
-        line[key] = value
+        if nodes is None:
+            line[key] = value
+        else:
+            nested += nodes
     if parent is not None:
         line[PARENT] = parent
     yield line
-    for parent_id, child in nested:
-        yield from _node_lines(child, parent_id)
+    for child in nested:
+        yield from _node_lines(child, node["id"])
 
 
 def page_lines(resource: str, nodes: Iterable[dict[str, Any]]) -> Iterator[Line]:
@@ -124,6 +114,29 @@ def _customer_ref(customer: dict[str, Any] | None) -> dict[str, Any] | None:
 FULFILLMENT = {"fulfilled": "FULFILLED", "partial": "PARTIALLY_FULFILLED", "restocked": "RESTOCKED"}
 
 
+def _refund(refund: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """A refund inline in its order, its transactions as the connection's edges."""
+    transactions = [
+        {
+            "node": {
+                "id": gid("OrderTransaction", txn.get("id")),
+                "kind": _upper(txn.get("kind")),
+                "status": _upper(txn.get("status")),
+                "gateway": txn.get("gateway"),
+                "createdAt": txn.get("created_at"),
+                "processedAt": txn.get("processed_at"),
+                "amountSet": _money(txn.get("amount"), txn.get("currency") or currency),
+            }
+        }
+        for txn in refund.get("transactions") or []
+    ]
+    return {
+        "id": gid("Refund", refund.get("id")),
+        "createdAt": refund.get("created_at"),
+        "transactions": {"edges": transactions},
+    }
+
+
 def _order(p: dict[str, Any]) -> list[Line]:
     currency = p.get("currency")
     order_gid = gid("Order", p["id"])
@@ -153,9 +166,7 @@ def _order(p: dict[str, Any]) -> list[Line]:
         "totalShippingPriceSet": _money(shipping.get("amount"), currency),
         "discountCodes": [c.get("code") for c in p.get("discount_codes") or []],
         "customer": _customer_ref(p.get("customer")),
-        "refunds": [
-            {"id": gid("Refund", r.get("id")), "createdAt": r.get("created_at")} for r in refunds
-        ],
+        "refunds": [_refund(r, currency) for r in refunds],
     }
     lines = [root]
     for item in p.get("line_items") or []:
@@ -192,20 +203,6 @@ def _order(p: dict[str, Any]) -> list[Line]:
                 PARENT: order_gid,
             }
         )
-    for refund in refunds:
-        for txn in refund.get("transactions") or []:
-            lines.append(
-                {
-                    "id": gid("OrderTransaction", txn.get("id")),
-                    "kind": _upper(txn.get("kind")),
-                    "status": _upper(txn.get("status")),
-                    "gateway": txn.get("gateway"),
-                    "createdAt": txn.get("created_at"),
-                    "processedAt": txn.get("processed_at"),
-                    "amountSet": _money(txn.get("amount"), txn.get("currency") or currency),
-                    PARENT: gid("Refund", refund.get("id")),
-                }
-            )
     return lines
 
 
