@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,8 +109,8 @@ class UpdatedOrder:
         self.table = table
         n = len(table)
         updated = table.updated
-        self.base = sorted(range(n), key=updated.__getitem__)
-        self.base_updated = [updated[i] for i in self.base]
+        self.base = array("i", sorted(range(n), key=updated.__getitem__))
+        self.base_updated = array("q", [updated[i] for i in self.base])
 
     def _base_position(self, key: tuple[int, int], right: bool) -> int:
         base, bu = self.base, self.base_updated

@@ -170,3 +170,18 @@ def test_checkout_recovery_state(base: Admin) -> None:
     assert numbers(found) == recovered
     others = walk(base, "abandonedCheckouts", "id", 50, query='"recovery_state:not_recovered"')
     assert set(numbers(others)) == {c["id"] for c in checkouts} - set(recovered)
+
+
+def test_updated_at_order_backwards(sim: RunningSimulator) -> None:
+    shop = new_shop(sim, orders=40)
+    first = shop.walk("orders", status="any", limit=250)[0]["id"]
+    shop.sim_call("PUT", f"orders/{first}", {"note": "latest"})
+    forward = numbers(walk(shop, "orders", "id", 7, sortKey="UPDATED_AT"))
+    assert forward[-1] == first and sorted(forward) == rest_ids(shop, "orders", status="any")
+    backward = numbers(walk(shop, "orders", "id", 6, sortKey="UPDATED_AT", reverse="true"))
+    assert backward == forward[::-1]
+    last = gql(shop, PAGE, last=4, sort="UPDATED_AT")["orders"]
+    assert numbers([e["node"] for e in last["edges"]]) == forward[-4:]
+    cursor = last["pageInfo"]["startCursor"]
+    before = gql(shop, PAGE, last=4, before=cursor, sort="UPDATED_AT")["orders"]
+    assert numbers([e["node"] for e in before["edges"]]) == forward[-8:-4]
