@@ -3,7 +3,11 @@ waits, one-line errors that hold no secret, and cursor paging that misses nothin
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -160,3 +164,68 @@ def test_pages_read_every_record_with_changes_between_pages(sim, settings):
     read_twice = {rid for rid in seen if seen.count(rid) > 1}
     assert read_twice and read_twice <= set(changed)
     assert all(last_name[rid] == name for rid, name in changed.items())
+
+
+ACCESS_DENIED = {
+    "errors": [
+        {
+            "message": "Access denied for orders field. Required access: `read_orders` access "
+            "scope.",
+            "extensions": {
+                "code": "ACCESS_DENIED",
+                "documentation": "https://shopify.dev/api/usage/access-scopes",
+                "requiredAccess": "`read_orders` access scope.",
+            },
+            "path": ["ordersCount"],
+        }
+    ],
+    "data": None,
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 1,
+            "actualQueryCost": 1,
+            "throttleStatus": {
+                "maximumAvailable": 2000.0,
+                "currentlyAvailable": 1999,
+                "restoreRate": 100.0,
+            },
+        }
+    },
+}
+
+
+class ScopelessStore(BaseHTTPRequestHandler):
+    """A store whose token lacks `read_orders`: Shopify's ACCESS_DENIED answer, verbatim.
+
+    (The simulator grants every scope to every token.)
+    """
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps(ACCESS_DENIED).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_token_without_the_needed_scope_is_one_clear_auth_error(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ScopelessStore)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        template = f"http://127.0.0.1:{server.server_port}/{{shop}}"
+        scoped = dataclasses.replace(settings, shopify_endpoint_template=template)
+        client = ShopifyGraphQL("scopeless.myshopify.com", "shpat_secret", scoped)
+        with client, pytest.raises(ShopifyAuthError) as info:
+            client.count(ORDERS)
+    finally:
+        server.shutdown()
+    assert str(info.value) == (
+        "Count (POST /scopeless.myshopify.com/admin/api/2026-10/graphql.json): the access "
+        "token lacks a needed scope (ACCESS_DENIED): Access denied for orders field. "
+        "Required access: `read_orders` access scope."
+    )
