@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 SCHEMA = "rest_baseline"
 API_VERSION = "2024-10"  # the version the REST sync called
 PAGE_SIZE = 250
-ENDPOINTS = (  # (dlt resource, list path, JSON key, extra parameters)
+ENDPOINTS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    # (dlt resource, list path, JSON key, extra parameters)
     ("customers", "customers.json", "customers", {}),
     ("products", "products.json", "products", {}),
     ("orders", "orders.json", "orders", {"status": "any"}),
@@ -69,6 +70,7 @@ def child(database_url: str, simulator_url: str, shop_domain: str, token: str) -
     """In the child: load the store, print its elapsed seconds as one JSON line."""
     _configure_dlt()
     import dlt
+    from dlt.common.schema.typing import TSimpleRegex
     from dlt.sources.helpers.rest_client import RESTClient
     from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 
@@ -93,7 +95,8 @@ def child(database_url: str, simulator_url: str, shop_domain: str, token: str) -
 
     @dlt.source(name="shopify_rest", max_table_nesting=2)
     def source(name: str) -> Any:
-        dlt.current.source_schema().update_preferred_types({MONEY_TYPE_HINT: "decimal"})
+        money = TSimpleRegex(MONEY_TYPE_HINT)
+        dlt.current.source_schema().update_preferred_types({money: "decimal"})
         return [resource(*endpoint) for endpoint in ENDPOINTS if endpoint[0] == name]
 
     with tempfile.TemporaryDirectory() as work:

@@ -173,11 +173,6 @@ class ShopifyGraphQL:
     def close(self) -> None:
         self._session.close()
 
-    @property
-    def session(self) -> requests.Session:
-        """The HTTP session (bulk result downloads reuse its connection pool, not its token)."""
-        return self._session
-
     def describe(self, document: str) -> str:
         """How errors name a call: the operation and the URL path (no token, no query)."""
         return f"{operation_name(document)} (POST {urlsplit(self.url).path})"
@@ -200,21 +195,16 @@ class ShopifyGraphQL:
             ticket = self.pacer.acquire(cost)
             try:
                 response = self._session.post(self.url, data=body, timeout=self.timeout_seconds)
-                payload = orjson.loads(response.content) if response.status_code < 500 else None
-            except (*RETRYABLE_ERRORS, orjson.JSONDecodeError) as exc:
+                status = response.status_code
+                payload = _json_or_none(response.content) if status < 500 else None
+            except RETRYABLE_ERRORS as exc:
                 self.pacer.release(ticket, None)
-                problem = (
-                    "truncated or invalid JSON body"
-                    if isinstance(exc, orjson.JSONDecodeError)
-                    else type(exc).__name__
-                )
+                problem = type(exc).__name__
             except BaseException:
                 self.pacer.release(ticket, None)
                 raise
             else:
-                status = response.status_code
-                extensions = (payload or {}).get("extensions") or {}
-                cost_report = extensions.get("cost")
+                cost_report = ((payload or {}).get("extensions") or {}).get("cost")
                 throttled = status == 429 or _has_code(payload, "THROTTLED")
                 self.pacer.release(ticket, cost_report, throttled=throttled)
                 if cost_report and cost_report.get("requestedQueryCost") is not None:
@@ -233,9 +223,12 @@ class ShopifyGraphQL:
                     raise ShopifyAuthError(
                         f"{what}: the store rejected the access token ({status})"
                     )
-                if status < 500:
+                if status >= 500:
+                    problem = f"HTTP {status}"
+                elif status == 200 and payload is None:
+                    problem = "truncated or invalid JSON body"
+                else:
                     return _data_or_raise(what, status, payload)
-                problem = f"HTTP {status}"
             failures += 1
             if failures > self.max_retries:
                 raise ShopifyError(f"{what}: {problem} after {failures} attempts")
@@ -290,6 +283,13 @@ class ShopifyGraphQL:
             after = info["endCursor"]
 
 
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _has_code(payload: Any, code: str) -> bool:
     errors = payload.get("errors") if isinstance(payload, dict) else None
     return isinstance(errors, list) and any(_error_code(e) == code for e in errors)
@@ -317,7 +317,7 @@ def _data_or_raise(what: str, status: int, payload: Any) -> dict[str, Any]:
             )
         raise ShopifyError(f"{what}: {message}{f' ({code})' if code else ''}{more}")
     if status >= 400 or not isinstance(payload, dict) or payload.get("data") is None:
-        raise ShopifyError(f"{what}: HTTP {status} without data")
+        raise ShopifyError(f"{what}: HTTP {status}" + ("" if status >= 400 else " without data"))
     data: dict[str, Any] = payload["data"]
     for field, value in data.items():
         user_errors = value.get("userErrors") if isinstance(value, dict) else None
