@@ -213,6 +213,13 @@ class Settings:
         doc="a sync commits (loads) at least every this many records of a resource, so a "
         "killed backfill resumes from its last window instead of from zero",
     )
+    sync_bulk_records: int = _setting(
+        "SYNC_BULK_RECORDS",
+        10_000,
+        _positive_int,
+        doc="an incremental sync reads a resource with a bulk operation when more than this "
+        "many of its records changed since the last sync, and page by page otherwise",
+    )
     sync_normalize_workers: int = _setting(
         "SYNC_NORMALIZE_WORKERS",
         1,
