@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,8 @@ class BulkStatus:
     file_size: int | None
     url: str | None
     partial_data_url: str | None
+    created_at: datetime  # when the store started it: the query sees the store as of then
+    completed_at: datetime | None
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any]) -> BulkStatus:
@@ -88,6 +91,10 @@ class BulkStatus:
             file_size=int(node["fileSize"]) if node.get("fileSize") is not None else None,
             url=node.get("url"),
             partial_data_url=node.get("partialDataUrl"),
+            created_at=datetime.fromisoformat(node["createdAt"]),
+            completed_at=(
+                datetime.fromisoformat(node["completedAt"]) if node.get("completedAt") else None
+            ),
         )
 
     @property

@@ -40,6 +40,8 @@ def test_a_completed_operation_is_downloaded_whole(sim, settings, tmp_path):
         status = bulk.wait_and_download(handle, tmp_path / "orders.jsonl")
     lines = _lines(tmp_path / "orders.jsonl")
     assert status.status == "COMPLETED" and not handle.resumed
+    assert status.completed_at is not None and status.created_at <= status.completed_at
+    assert status.created_at.tzinfo is not None
     assert len(lines) == status.object_count == seen[-1][1].object_count
     roots = [line for line in lines if "__parentId" not in line]
     assert len(roots) == status.root_object_count == shop["counts"]["orders"]
