@@ -73,7 +73,6 @@ INPUT: dict[str, dict[str, str]] = {
         "defaultAddress": (
             "STRUCT(city VARCHAR, province VARCHAR, country VARCHAR, countryCodeV2 VARCHAR)"
         ),
-        "amountSpent": "STRUCT(amount VARCHAR, currencyCode VARCHAR)",
     },
     "products": {
         **_COMMON,

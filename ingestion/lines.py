@@ -232,7 +232,6 @@ def _customer(p: dict[str, Any]) -> list[Line]:
             }
             if address
             else None,
-            "amountSpent": {"amount": p.get("total_spent"), "currencyCode": p.get("currency")},
         }
     ]
 

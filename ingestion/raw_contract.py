@@ -99,7 +99,6 @@ TABLES: tuple[RawTable, ...] = (
         phone=TEXT,
         state=TEXT,
         tags=TEXT,
-        currency=TEXT,
         verified_email=FLAG,
         created_at=TIME,
         updated_at=TIME,

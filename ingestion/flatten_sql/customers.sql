@@ -6,7 +6,6 @@ select
     defaultPhoneNumber.phoneNumber as phone,
     lower(state) as state,
     array_to_string(tags, ', ') as tags,
-    amountSpent.currencyCode as currency,
     verifiedEmail as verified_email,
     createdAt as created_at,
     updatedAt as updated_at,
