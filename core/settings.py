@@ -215,7 +215,7 @@ class Settings:
     )
     sync_bulk_records: int = _setting(
         "SYNC_BULK_RECORDS",
-        10_000,
+        1_000,
         _positive_int,
         doc="an incremental sync reads a resource with a bulk operation when more than this "
         "many of its records changed since the last sync, and page by page otherwise",
