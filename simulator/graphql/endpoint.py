@@ -20,7 +20,7 @@ from graphql import (
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_variable_values
 
-from simulator.graphql import cost, search
+from simulator.graphql import cost, search, subscriptions
 from simulator.graphql import fields as mapping
 from simulator.graphql.connections import PageArgs, TableWalk
 from simulator.graphql.errors import QueryError
@@ -138,6 +138,11 @@ def _root_field(
         return _node(shop, args["id"], nodes, env)
     if name == "nodes":
         return [_node(shop, gid, nodes, env) for gid in args["ids"]]
+    if name == "webhookSubscriptions":
+        return subscriptions.connection(shop.hooks, ConnectionPlan(return_type, nodes, env), args)
+    if name == "webhookSubscriptionCreate":
+        payload = subscriptions.create(shop.hooks, args, version)
+        return compile_object(return_type, nodes, env)(payload)
     if name in BULK_FIELDS:
         value = _bulk(shop, name, args, version, base_url)
         return None if value is None else compile_object(return_type, nodes, env)(value)
