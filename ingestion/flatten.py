@@ -27,9 +27,9 @@ import pyarrow as pa
 
 from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
 
-BATCH_ROWS = 100_000
+BATCH_ROWS = 25_000
 # DuckDB's own memory (spilling to `work_dir` beyond it): the sync stays within its budget.
-MEMORY_LIMIT = "160MB"
+MEMORY_LIMIT = "96MB"
 SQL_DIR = Path(__file__).with_name("flatten_sql")
 
 # Amounts are decimal strings: read straight into exact DECIMAL (never a float).
