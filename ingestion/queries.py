@@ -47,6 +47,11 @@ class Resource:
             selection = selection.replace(f"first: {token}", f"first: {size}")
         return selection
 
+    @property
+    def page_selection(self) -> str:
+        """The node's fields as a paged query asks for them (small nested pages)."""
+        return self._selection(PAGE_NESTED)
+
     def bulk_query(self, search: str | None = None) -> str:
         """The document of a bulk operation over every (or every matching) node."""
         args = f'(query: "{_escape(search)}")' if search else ""
@@ -62,7 +67,7 @@ class Resource:
             "query Page($first: Int!, $after: String, $query: String) { "
             f"{self.field}(first: $first, after: $after, query: $query, "
             f"sortKey: {self.sort_key}) {{ pageInfo {{ hasNextPage endCursor }} "
-            f"edges {{ node {{ {self._selection(PAGE_NESTED)} }} }} }} }}"
+            f"edges {{ node {{ {self.page_selection} }} }} }} }}"
         )
 
     def truncated(self, node: Any) -> bool:

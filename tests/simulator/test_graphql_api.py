@@ -18,7 +18,7 @@ from tests.simulator.sim_helpers import Admin, new_shop
 
 def small(selection: str) -> str:
     """A selection with nested pages of 5, so one page stays under the cost limit."""
-    return selection.replace("first: 250", "first: 5")
+    return selection.replace("first: 20", "first: 5")
 
 
 def assert_resolved(type_: Any, selection_set: Any, value: Any, path: str = "") -> None:
@@ -43,7 +43,7 @@ def page_of(shop: Admin, resource: queries.Resource, total: int, page: int = 8) 
     """The first ``total`` nodes in pages small enough for the cost limit, each checked."""
     document = (
         f"query($n: Int!, $after: String) {{ {resource.field}(first: $n, after: $after) "
-        f"{{ pageInfo {{ endCursor }} nodes {{ {small(resource.selection)} }} }} }}"
+        f"{{ pageInfo {{ endCursor }} nodes {{ {small(resource.page_selection)} }} }} }}"
     )
     selection = parse(document).definitions[0].selection_set
     nodes: list[dict] = []
@@ -126,18 +126,11 @@ def test_customers_match_rest(base: Admin) -> None:
     rest = by_id(base.walk("customers", limit=20)[:20])
     nodes = page_of(base, queries.CUSTOMERS, 20)
     assert [gid_number(n["id"]) for n in nodes] == list(rest)
-    orders = base.walk("orders", status="any", limit=250)
     for node in nodes:
         customer = rest[gid_number(node["id"])]
         assert node["defaultEmailAddress"]["emailAddress"] == customer["email"]
         assert node["state"] == customer["state"].upper()
         assert node["defaultAddress"]["city"] == customer["default_address"]["city"]
-        theirs = [o for o in orders if o["customer"] and o["customer"]["id"] == customer["id"]]
-        assert node["numberOfOrders"] == str(len(theirs))
-        spent = sum(
-            (Decimal(o["current_total_price"]) for o in theirs if not o["test"]), Decimal(0)
-        )
-        assert Decimal(node["amountSpent"]["amount"]) == spent
 
 
 def test_products_match_rest(base: Admin) -> None:
