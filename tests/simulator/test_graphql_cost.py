@@ -188,9 +188,9 @@ def test_throttled_in_shopify_shape(limited: Admin) -> None:
 
 def test_max_cost_exceeded(limited: Admin) -> None:
     page = queries.ORDERS.page_query()
-    body = answer(limited, page, first=1, after=None, query=None)
+    body = answer(limited, page, first=250, after=None, query=None)
     [error] = body["errors"]
-    requested = requested_cost(SCHEMA, parse(page), {"first": 1})
+    requested = requested_cost(SCHEMA, parse(page), {"first": 250})
     assert error["extensions"] == {
         "code": "MAX_COST_EXCEEDED",
         "cost": requested,
