@@ -4,8 +4,9 @@
 written by `ingestion.lines`) once into a DuckDB table on disk (`src`, in file order), then
 runs each raw table's statement (`flatten_sql/<table>.sql`): GIDs become integers, camelCase
 the raw column names, `MoneyBag` exact DECIMAL, `__parentId` the parent key. Each result is
-cast to `ingestion.raw_contract` (its columns, order and types) and streams out as Arrow
-record batches, never a whole store in memory.
+cast to `ingestion.raw_contract` (its columns, order and types) and written as Parquet to
+the working folder; with DuckDB closed, the tables stream out as Arrow record batches.
+DuckDB works within `MEMORY_LIMIT` (spilling to disk): never a whole store in memory.
 
 A malformed line ends the flatten with one `FlattenError` naming the file and line, before
 any batch is produced, so a broken file never becomes a partial load.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,10 +27,15 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
 
 BATCH_ROWS = 25_000
+ROW_GROUP_ROWS = 25_000
+# Inputs up to this size (a webhook batch, a page of increments) are flattened in this
+# process; larger ones in a child process, which returns DuckDB's memory when it exits.
+IN_PROCESS_BYTES = 32 * 2**20
 # DuckDB's own memory (spilling to `work_dir` beyond it): the sync stays within its budget.
 MEMORY_LIMIT = "96MB"
 SQL_DIR = Path(__file__).with_name("flatten_sql")
@@ -208,7 +216,7 @@ def _error(exc: duckdb.Error, paths: Sequence[Path]) -> FlattenError:
 
 @contextmanager
 def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    with tempfile.TemporaryDirectory(dir=work_dir, prefix="flatten-") as folder:
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="duckdb-") as folder:
         con = duckdb.connect(":memory:")  # spills to `folder` beyond the memory limit
         try:
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
@@ -222,20 +230,15 @@ def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
-def flatten(
-    resource: str,
-    paths: Sequence[Path],
-    *,
-    work_dir: Path | None = None,
-    batch_rows: int = BATCH_ROWS,
-) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """(raw table, batch) pairs for every table of `resource`, root table first.
-
-    `work_dir` holds DuckDB's database and spill files (a temporary folder by default)."""
+def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> dict[str, Path]:
+    """Each raw table of `resource` as a Parquet file in `folder` (tables without rows
+    left out), root table first. DuckDB is closed when this returns, so the load that
+    follows does not share the process' memory with it."""
     files = [str(p) for p in paths if Path(p).stat().st_size > 0]
+    written: dict[str, Path] = {}
     if not files:
-        return
-    with _database(work_dir) as con:
+        return written
+    with _database(folder) as con:
         try:
             con.execute(
                 "create table src as select * from read_json(?, format = 'newline_delimited', "
@@ -245,13 +248,49 @@ def flatten(
         except duckdb.Error as exc:
             raise _error(exc, paths) from None
         for table in tables_of(resource):
+            target = folder / f"{table.name}.parquet"
             try:
-                reader = con.sql(table_sql(table.name)).to_arrow_reader(batch_rows)
-                for batch in reader:
-                    if batch.num_rows:
-                        yield table.name, batch
-            except (duckdb.Error, pa.ArrowException) as exc:
+                (count,) = con.execute(
+                    f"copy ({table_sql(table.name)}) to '{target}' "
+                    f"(format parquet, compression snappy, row_group_size {ROW_GROUP_ROWS}, "
+                    "return_stats false)"
+                ).fetchone() or (0,)
+            except duckdb.Error as exc:
                 raise _error(exc, paths) from None
+            if count:
+                written[table.name] = target
+    return written
+
+
+def _flatten_in_child(resource: str, paths: Sequence[Path], folder: Path) -> dict[str, Path]:
+    """`flatten_to_parquet` in a process of its own (`python -m ingestion.flatten`): DuckDB's
+    memory is returned when it exits, so the loading process stays small."""
+    command = [sys.executable, "-m", "ingestion.flatten", resource, str(folder), *map(str, paths)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (this interpreter, this module)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        _, named, message = lines[-1].partition("FlattenError: ")
+        raise FlattenError(message if named else lines[-1])
+    return {table: Path(path) for table, path in json.loads(done.stdout).items()}
+
+
+def flatten(
+    resource: str,
+    paths: Sequence[Path],
+    *,
+    work_dir: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(raw table, batch) pairs for every table of `resource`, root table first.
+
+    Every input line is read (and any error raised) before the first pair. `work_dir`
+    holds DuckDB's spill files and the flattened tables (a temporary folder by default)."""
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="flatten-") as folder:
+        small = sum(Path(p).stat().st_size for p in paths) <= IN_PROCESS_BYTES
+        run = flatten_to_parquet if small else _flatten_in_child
+        for table, path in run(resource, paths, Path(folder)).items():
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                yield table, batch
 
 
 def live_ids(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
@@ -267,3 +306,8 @@ def live_ids(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordB
             yield from reader
         except duckdb.Error as exc:
             raise _error(exc, [path]) from None
+
+
+if __name__ == "__main__":  # python -m ingestion.flatten RESOURCE FOLDER FILE...: the tables
+    written = flatten_to_parquet(sys.argv[1], [Path(p) for p in sys.argv[3:]], Path(sys.argv[2]))
+    print(json.dumps({table: str(path) for table, path in written.items()}))

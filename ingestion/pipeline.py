@@ -37,7 +37,7 @@ dlt.config["runtime.dlthub_telemetry"] = False
 dlt.config["data_writer.disable_compression"] = True
 # dlt buffers this many rows per table before writing them out (Arrow batches from the
 # flattener): peak memory follows it, not the store's size.
-dlt.config["data_writer.buffer_max_items"] = 50_000
+dlt.config["data_writer.buffer_max_items"] = 10_000
 # Root rows carry the load id (the incremental marts select on it); dlt adds it to Arrow
 # batches at extract.
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True

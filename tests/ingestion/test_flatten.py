@@ -409,3 +409,14 @@ def test_several_files_and_the_live_id_listing(tmp_path):
     assert [r["id"] for r in found["orders"]] == [1001, 1002]
     ids = write(tmp_path, [{"id": f"gid://shopify/Order/{n}"} for n in (5, 6, 7)], "ids.jsonl")
     assert [i for batch in live_ids(ids) for i in batch.column(0).to_pylist()] == [5, 6, 7]
+
+
+def test_large_inputs_flatten_in_a_child_process_alike(tmp_path, monkeypatch):
+    path = write(tmp_path, ORDER_LINES)
+    in_process = rows("orders", path)
+    monkeypatch.setattr("ingestion.flatten.IN_PROCESS_BYTES", 0)
+    assert rows("orders", path) == in_process
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(path.read_text() + "{\n")
+    with pytest.raises(FlattenError, match=r"broken\.jsonl, line 6: malformed JSON"):
+        list(flatten("orders", [broken]))
