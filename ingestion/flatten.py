@@ -230,6 +230,31 @@ def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+def _keep_newest_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Of a record read twice (paged reads while the store changes), keep its last version's
+    lines only: the root line and the child lines that follow it. A bulk file has each
+    record once and costs only the check."""
+    (repeated,) = con.execute(
+        "select count(*) > count(distinct id) from src where __parentId is null"
+    ).fetchone() or (False,)
+    if not repeated:
+        return
+    con.execute(
+        "create table newest as select * from src where rowid in ("
+        " select line from ("
+        "  select rowid as line,"
+        "   max(case when __parentId is null then rowid end)"
+        "    over (partition by coalesce(__parentId, id) order by rowid) as version,"
+        "   max(case when __parentId is null then rowid end)"
+        "    over (partition by coalesce(__parentId, id)) as last_version"
+        "  from src)"
+        " where version = last_version)"
+        " order by rowid"
+    )
+    con.execute("drop table src")
+    con.execute("alter table newest rename to src")
+
+
 def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> dict[str, Path]:
     """Each raw table of `resource` as a Parquet file in `folder` (tables without rows
     left out), root table first. DuckDB is closed when this returns, so the load that
@@ -247,6 +272,7 @@ def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> di
             )
         except duckdb.Error as exc:
             raise _error(exc, paths) from None
+        _keep_newest_versions(con)
         for table in tables_of(resource):
             target = folder / f"{table.name}.parquet"
             try:

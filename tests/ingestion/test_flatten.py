@@ -420,3 +420,14 @@ def test_large_inputs_flatten_in_a_child_process_alike(tmp_path, monkeypatch):
     broken.write_text(path.read_text() + "{\n")
     with pytest.raises(FlattenError, match=r"broken\.jsonl, line 6: malformed JSON"):
         list(flatten("orders", [broken]))
+
+
+def test_a_record_read_twice_keeps_its_last_version_and_only_its_lines(tmp_path):
+    newer = {**ORDER_LINES[0], "updatedAt": "2024-03-09T00:00:00Z", "discountCodes": []}
+    line = {**ORDER_LINES[2], "quantity": 4}
+    found = rows("orders", write(tmp_path, [*ORDER_LINES, newer, line]))
+    order = next(r for r in found["orders"] if r["id"] == 1001)
+    assert order["updated_at"] == datetime(2024, 3, 9, tzinfo=UTC)
+    assert [(r["id"], r["quantity"]) for r in found["orders__line_items"]] == [(12, 4)]
+    assert "orders__discount_codes" not in found and "orders__shipping_lines" not in found
+    assert [r["id"] for r in found["orders"]] == [1001, 1002]
