@@ -74,10 +74,11 @@ class ProgressPrinter:
             return
         self._phase, self._last = event.phase, now
         of = f"/{event.expected:,}" if event.expected is not None else ""
+        read = f"bulk {event.bulk_status}" if event.bulk_status else f"{event.pages:,} pages"
         line = (
-            f"{event.phase:<9} {event.resource or 'all':<19} {event.pages:>6,} pages "
+            f"{event.phase:<9} {event.resource or 'all':<19} {read:>14} "
             f"{event.records:>10,}{of} records | {event.requests_per_second:5.1f} req/s | "
-            f"bucket {event.bucket_used}/{event.bucket_capacity} | {event.throttled} throttled"
+            f"points {event.bucket_used}/{event.bucket_capacity} | {event.throttled} throttled"
         )
         self._stream.write(f"\r{line}\x1b[K" if self._tty else f"{line}\n")
         self._stream.flush()
@@ -98,13 +99,22 @@ def summary(run: SyncRun) -> str:
 @click.command("sync")
 @click.argument("tenant_id", type=click.UUID)
 @click.option("--full-refresh", is_flag=True, help="Drop the raw schema and load everything.")
-def sync(tenant_id: uuid.UUID, full_refresh: bool) -> None:
+@click.option(
+    "--reconcile", is_flag=True, help="Also flag records deleted in the store (as daily)."
+)
+def sync(tenant_id: uuid.UUID, full_refresh: bool, reconcile: bool) -> None:
     """Load one tenant's store into its raw schema (incremental unless --full-refresh)."""
     from ingestion.sync import SyncError, run_sync
 
     printer = ProgressPrinter(sys.stderr)
     try:
-        run = run_sync(tenant_id, full_refresh=full_refresh, trigger="cli", progress=printer)
+        run = run_sync(
+            tenant_id,
+            full_refresh=full_refresh,
+            reconcile=reconcile,
+            trigger="cli",
+            progress=printer,
+        )
     except (SyncError, RunConflict) as exc:
         printer.close()
         raise click.ClickException(str(exc)) from exc
