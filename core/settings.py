@@ -170,13 +170,6 @@ class Settings:
         doc="comma-separated origins allowed to call the API from a browser",
     )
     log_level: str = _setting("LOG_LEVEL", "INFO", doc="Python logging level")
-    shopify_leak_rate: int = _setting(
-        "SHOPIFY_LEAK_RATE",
-        0,
-        _non_negative_int,
-        doc="calls per second a store's rate-limit bucket drains; 0 = one twentieth of the "
-        "bucket size the store reports (Shopify's 40/2, 80/4 and 400/20 plans)",
-    )
     shopify_max_retries: int = _setting(
         "SHOPIFY_MAX_RETRIES",
         6,
