@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,6 +90,12 @@ def estimate_cost(document: str, variables: dict[str, Any] | None = None) -> int
     if operation.operation.value == "mutation":
         return MUTATION_COST
     return _selection_cost(operation.selection_set, variables)
+
+
+@lru_cache(maxsize=64)
+def _estimate(document: str, first: int) -> int:
+    """`estimate_cost` of a page document for a page size (parsed once per size)."""
+    return estimate_cost(document, {"first": first})
 
 
 def _selection_cost(selection: SelectionSetNode | None, variables: dict[str, Any]) -> int:
@@ -162,6 +169,7 @@ class ShopifyGraphQL:
             }
         )
         self._known_costs: dict[tuple[str, Any], int] = {}  # (document, first) -> requested
+        self._last_page_cost: dict[str, tuple[int, int]] = {}  # document -> (first, requested)
         self._costs_lock = threading.Lock()
 
     def __enter__(self) -> ShopifyGraphQL:
@@ -182,7 +190,9 @@ class ShopifyGraphQL:
         key = (document, (variables or {}).get("first"))
         with self._costs_lock:
             known = self._known_costs.get(key)
-        return known if known is not None else estimate_cost(document, variables)
+        if known is not None:
+            return known
+        return estimate_cost(document, variables)
 
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one query or mutation; returns its `data` (ShopifyError on any failure)."""
@@ -236,7 +246,10 @@ class ShopifyGraphQL:
 
     def _remember_cost(self, document: str, variables: dict[str, Any] | None, cost: int) -> None:
         with self._costs_lock:
-            self._known_costs[(document, (variables or {}).get("first"))] = cost
+            first = (variables or {}).get("first")
+            self._known_costs[(document, first)] = cost
+            if isinstance(first, int):
+                self._last_page_cost[document] = (first, cost)
 
     def _backoff(self, attempt: int) -> None:
         cap = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2**attempt)
@@ -252,12 +265,21 @@ class ShopifyGraphQL:
         return int(data[f"{resource.field}Count"]["count"])
 
     def page_size(self, resource: Resource) -> int:
-        """The largest page (<= 250) whose requested cost fits one query and the bucket."""
+        """The largest page (<= 250) whose requested cost fits one query and the bucket.
+
+        A page costs a fixed part plus a part per node. Both are estimated from the
+        document; once the store has priced a page of this document, its figure sets the
+        per-node part, so a store that prices differently still gets pages that fit.
+        """
         document = resource.page_query()
         limit = min(MAX_QUERY_COST, self.pacer.stats.maximum)
-        one, two = (self.requested_cost(document, {"first": n}) for n in (1, 2))
-        per_node = max(1, two - one)
+        one, two = (_estimate(document, n) for n in (1, 2))
+        per_node: float = max(1, two - one)
         fixed = one - per_node
+        with self._costs_lock:
+            priced = self._last_page_cost.get(document)
+        if priced is not None and priced[0] > 0:
+            per_node = max(1.0, (priced[1] - fixed) / priced[0])
         return max(1, min(MAX_PAGE_SIZE, int((limit - fixed) // per_node)))
 
     def pages(

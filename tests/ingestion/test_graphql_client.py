@@ -229,3 +229,16 @@ def test_a_token_without_the_needed_scope_is_one_clear_auth_error(settings):
         "token lacks a needed scope (ACCESS_DENIED): Access denied for orders field. "
         "Required access: `read_orders` access scope."
     )
+
+
+def test_each_page_is_the_largest_the_store_accepts_in_one_query(sim, settings):
+    shop = sim.shop(orders=40, rate_limit=False)
+    with _client(shop, settings) as client:
+        for resource in (CUSTOMERS, ORDERS):
+            size = client.page_size(resource)
+            first_page = next(client.pages(resource))
+            document = resource.page_query()
+            priced = client.requested_cost(document, {"first": size})  # the store's figure
+            assert len(first_page) == min(size, client.count(resource))
+            assert priced <= 1000 < client.requested_cost(document, {"first": size + 1})
+            assert client.page_size(resource) == size  # the store's price confirms it
