@@ -163,14 +163,22 @@ class BulkOperations:
 
     def start(self, resource: str, query: str, purpose: str = "backfill") -> BulkHandle:
         """Start a bulk query, or pick up the one an earlier process started for the same
-        resource, purpose and query that is still running or completed."""
+        resource, purpose and query that is still running or completed.
+
+        An earlier operation for another query (the cursor moved) that still runs is
+        cancelled: it would only hold one of the shop's concurrent operations.
+        """
         state_path = self._state_path(resource, purpose)
         digest = hashlib.sha256(query.encode()).hexdigest()
         saved = _read_json(state_path)
-        if saved and saved.get("query_sha256") == digest:
+        if saved:
             status = self.status_of(saved["id"])
             if status is not None and status.status in REUSABLE:
-                return BulkHandle(resource, purpose, saved["id"], resumed=True)
+                if saved.get("query_sha256") == digest:
+                    return BulkHandle(resource, purpose, saved["id"], resumed=True)
+                if status.running:
+                    with contextlib.suppress(ShopifyError):
+                        self.client.query(CANCEL, {"id": saved["id"]})
         data = self.client.query(RUN, {"query": query})
         operation = data["bulkOperationRunQuery"]["bulkOperation"]
         if not operation:

@@ -164,3 +164,18 @@ def test_a_later_process_picks_up_the_operation_and_the_partial_download(sim, se
         fresh = fourth.start("orders", ORDERS.bulk_query())
     assert (tmp_path / "orders.jsonl").read_bytes() == httpx.get(status.url).content
     assert not fresh.resumed and fresh.operation_id != started.operation_id
+
+
+def test_an_operation_for_an_older_query_is_cancelled_not_left_running(sim, settings, tmp_path):
+    shop = sim.shop(orders=10, rate_limit=False)
+    sim.configure(shop["domain"], "faults", bulk_stall_rate=1.0)
+    try:
+        with _bulk(shop, settings, tmp_path) as bulk:
+            old = bulk.start("customers", CUSTOMERS.bulk_query("updated_at:>='2024-01-01'"))
+            new = bulk.start("customers", CUSTOMERS.bulk_query("updated_at:>='2024-02-01'"))
+            assert not new.resumed and new.operation_id != old.operation_id
+            superseded = bulk.status_of(old.operation_id)
+            bulk.cancel(new)
+    finally:
+        sim.configure(shop["domain"], "faults", bulk_stall_rate=0.0)
+    assert superseded is not None and superseded.status in ("CANCELING", "CANCELED")
