@@ -68,39 +68,36 @@ def measure(
 
 
 @click.command()
-@click.option("--customers", default=2_000, show_default=True)
+@click.option("--orders", default=3_000, show_default=True)
 @click.option("--seconds", default=15.0, show_default=True)
-def main(customers: int, seconds: float) -> None:
+def main(orders: int, seconds: float) -> None:
+    """Increments read orders: pages as large as one query allows, on Standard and Plus."""
     import httpx
 
     from bench.ingest import emit, start_simulator
     from core.settings import get_settings, load_settings
-    from ingestion.queries import CUSTOMERS
+    from ingestion.queries import ORDERS
 
     process, api = start_simulator()
     try:
         settings = load_settings({"SHOPIFY_ENDPOINT_TEMPLATE": f"{api}/{{shop}}"})
         get_settings.cache_clear()
-        for plan, page_size in (("standard", 20), ("plus", 100)):
+        for plan in ("standard", "plus"):
             shop = (
                 httpx.post(
                     f"{api}/_sim/shops",
-                    json={
-                        "name": f"bench-pacing-{plan}",
-                        "customers": customers,
-                        "orders": 0,
-                        "plan": plan,
-                    },
+                    json={"name": f"bench-pacing-{plan}", "orders": orders, "plan": plan},
                     timeout=600,
                 )
                 .raise_for_status()
                 .json()
             )
             with ShopifyGraphQL(shop["domain"], shop["token"], settings) as client:
-                result = measure(client, CUSTOMERS, page_size, seconds)
+                page_size = client.page_size(ORDERS)
+                result = measure(client, ORDERS, page_size, seconds)
             bench = f"pacing_{plan}"
             emit(bench, "window", round(result.window_seconds, 1), "s")
-            emit(bench, "requests", result.requests, "requests")
+            emit(bench, "requests", result.requests, "requests", f"{page_size} orders a page")
             share = round(100 * result.restore_share, 1)
             note = f"{result.points} points charged at {result.restore_rate:g} points/s"
             emit(bench, "restore_rate_used", share, "%", note)
