@@ -36,8 +36,9 @@ ROW_GROUP_ROWS = 25_000
 # Inputs up to this size (a webhook batch, a page of increments) are flattened in this
 # process; larger ones in a child process, which returns DuckDB's memory when it exits.
 IN_PROCESS_BYTES = 32 * 2**20
-# DuckDB's own memory (spilling to `work_dir` beyond it): the sync stays within its budget.
-MEMORY_LIMIT = "96MB"
+# DuckDB's own memory, spilling to the working folder beyond it (a million orders' line
+# positions and totals need about this much).
+MEMORY_LIMIT = "192MB"
 SQL_DIR = Path(__file__).with_name("flatten_sql")
 
 # Amounts are decimal strings: read straight into exact DECIMAL (never a float).
@@ -217,7 +218,7 @@ def _error(exc: duckdb.Error, paths: Sequence[Path]) -> FlattenError:
 @contextmanager
 def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="duckdb-") as folder:
-        con = duckdb.connect(":memory:")  # spills to `folder` beyond the memory limit
+        con = duckdb.connect(str(Path(folder) / "flatten.duckdb"))  # pages out beyond the limit
         try:
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             con.execute(f"set temp_directory = '{folder}'")
@@ -273,6 +274,7 @@ def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> di
         except duckdb.Error as exc:
             raise _error(exc, paths) from None
         _keep_newest_versions(con)
+        con.execute("set preserve_insertion_order = false")  # positions come from `rowid`
         for table in tables_of(resource):
             target = folder / f"{table.name}.parquet"
             try:

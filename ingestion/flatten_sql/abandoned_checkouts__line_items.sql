@@ -13,7 +13,7 @@ select
     __parentId as _dlt_root_id,
     _dlt_list_idx
 from (
-    select *, row_number() over (partition by __parentId order by rowid) - 1 as _dlt_list_idx
+    select *, row_number() over (partition by gid_number(__parentId) order by rowid) - 1 as _dlt_list_idx
     from src
     where __parentId is not null
 )

@@ -1,6 +1,6 @@
 -- REST had `total_line_items_price`; GraphQL has no such field: the lines' price * quantity.
 with line_totals as (
-    select __parentId as order_gid, sum(money(originalUnitPriceSet) * quantity) as total
+    select gid_number(__parentId) as order_id, sum(money(originalUnitPriceSet) * quantity) as total
     from src
     where gid_type(id) = 'LineItem'
     group by all
@@ -36,5 +36,5 @@ select
     customer.lastName as customer__last_name,
     id as _dlt_id
 from src
-left join line_totals on line_totals.order_gid = src.id
+left join line_totals on line_totals.order_id = gid_number(src.id)
 where __parentId is null

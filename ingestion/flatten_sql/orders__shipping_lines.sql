@@ -6,6 +6,6 @@ select
     id as _dlt_id,
     __parentId as _dlt_parent_id,
     __parentId as _dlt_root_id,
-    row_number() over (partition by __parentId order by rowid) - 1 as _dlt_list_idx
+    row_number() over (partition by gid_number(__parentId) order by rowid) - 1 as _dlt_list_idx
 from src
 where gid_type(id) = 'ShippingLine'
