@@ -46,7 +46,7 @@ def test_tenant_add_checks_the_token_then_sync_loads_the_store(sim, ingestion_en
 
     synced = xeno("sync", str(tenant_id))
     assert synced.returncode == 0, synced.stderr
-    assert "extract" in synced.stderr and "bucket" in synced.stderr
+    assert "extract" in synced.stderr and "points" in synced.stderr
     summary = synced.stdout.strip().splitlines()[-1]
     assert summary.startswith("sync ") and " succeeded in " in summary
     assert f"{sim.count(shop, 'orders/count.json', status='any')} orders" in summary
