@@ -18,14 +18,13 @@ from urllib.parse import quote
 
 import dlt
 import psycopg
-from dlt.pipeline.exceptions import PipelineStepFailed
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import resolve_database_url
 from core.settings import Settings, get_settings
 from core.tenants import Tenant
-from ingestion.flatten import FlattenError, flatten, live_ids
+from ingestion.flatten import flatten, live_ids
 from ingestion.lines import write_lines
 from ingestion.raw_contract import BY_NAME, CONTRACT_VERSION, DELETED_AT, new_load_id
 from ingestion.source import CURSOR, SOURCE_NAME, shopify_source
@@ -94,28 +93,12 @@ class ContractMismatch(RuntimeError):
     """The tenant's raw schema was loaded under another raw contract: full refresh first."""
 
 
-def _lines_file(lines: Iterable[dict[str, Any]], folder: Path) -> Path:
-    path = folder / "lines.jsonl"
-    write_lines(lines, path)
-    return path
-
-
 def _flattened(resource: str, paths: Sequence[Path], work_dir: Path) -> Iterator[tuple[str, Any]]:
     """The flattener's batches, its input already read: a malformed line raises here,
     before dlt starts a load."""
     batches = flatten(resource, paths, work_dir=work_dir)
     first = next(batches, None)
     return chain([first] if first is not None else [], batches)
-
-
-def _flatten_error(exc: BaseException) -> FlattenError | None:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, FlattenError):
-            return exc
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return None
 
 
 def load_lines(
@@ -134,26 +117,24 @@ def load_lines(
     and `ContractMismatch` for a raw schema of another contract; nothing is loaded then.
     """
     _check_contract(pipeline)
+    if pipeline.has_pending_data:  # a load an earlier failure left: it goes first, whole
+        pipeline.normalize()
+        pipeline.load()
     work = Path(pipeline.working_dir) / "flatten"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as folder:
         items = list(lines) if not isinstance(lines, Sequence) else lines
         if items and not isinstance(items[0], (str, Path)):
-            paths: Sequence[Path] = [_lines_file(items, Path(folder))]
+            paths: Sequence[Path] = [Path(folder) / "lines.jsonl"]
+            write_lines(items, paths[0])
         else:
             paths = [Path(p) for p in items]
         batches = _flattened(resource, paths, Path(folder))
         source = shopify_source({resource: batches}, {resource: cursor}).with_resources(resource)
-        try:
-            pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
-        except PipelineStepFailed as exc:
-            error = _flatten_error(exc)
-            if error is not None:
-                pipeline.drop_pending_packages()
-                raise error from exc
-            raise
+        pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+    counts = pipeline.normalize().row_counts
+    pipeline.load()
     _record_contract(pipeline)
-    counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: counts[table] for table in BY_NAME if table in counts}
 
 
