@@ -26,8 +26,8 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
 

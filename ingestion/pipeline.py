@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import dlt
 import psycopg
+from dlt.common.destination import TLoaderFileFormat
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -44,7 +45,7 @@ dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
 # load (CLI, API worker and Dagster runs alike); real problems still surface as errors.
 dlt.config["runtime.log_level"] = "ERROR"
 # PostgreSQL COPY from CSV loads faster than INSERT VALUES and is cheaper to write.
-LOADER_FILE_FORMAT = "csv"
+LOADER_FILE_FORMAT: TLoaderFileFormat = "csv"
 
 
 def pipelines_dir(settings: Settings) -> Path:
@@ -123,12 +124,11 @@ def load_lines(
     work = Path(pipeline.working_dir) / "flatten"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as folder:
-        items = list(lines) if not isinstance(lines, Sequence) else lines
-        if items and not isinstance(items[0], (str, Path)):
-            paths: Sequence[Path] = [Path(folder) / "lines.jsonl"]
+        items: list[Any] = list(lines)
+        paths = [Path(p) for p in items if isinstance(p, str | Path)]
+        if len(paths) < len(items):  # line objects: written out for the flattener
+            paths = [Path(folder) / "lines.jsonl"]
             write_lines(items, paths[0])
-        else:
-            paths = [Path(p) for p in items]
         batches = _flattened(resource, paths, Path(folder))
         source = shopify_source({resource: batches}, {resource: cursor}).with_resources(resource)
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)

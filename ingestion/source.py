@@ -21,7 +21,7 @@ from typing import Any
 
 import dlt
 import dlt.extract.extract
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 from dlt.common.schema.typing import TColumnSchema
 from dlt.extract.hints import TResourceHints
 from dlt.sources import DltResource
@@ -125,4 +125,4 @@ def _metrics_by_root_resource(metrics: Any, key: Any) -> Any:
 
 
 _aggregate_job_metrics = dlt.extract.extract.aggregate_job_metrics
-dlt.extract.extract.aggregate_job_metrics = _metrics_by_root_resource
+dlt.extract.extract.aggregate_job_metrics = _metrics_by_root_resource  # type: ignore[assignment]

@@ -242,7 +242,9 @@ def load_upserts(tenant: tenants.Tenant, plan: _Plan, settings: Settings) -> str
             continue
         lines = [line for e in versions.values() for line in webhook_lines(resource, e.payload)]
         load_lines(pipeline, resource, lines, cursor=None)
-        load_id = pipeline.last_trace.last_load_info.loads_ids[-1]
+        trace = pipeline.last_trace
+        assert trace is not None and trace.last_load_info is not None  # it just loaded
+        load_id = trace.last_load_info.loads_ids[-1]
     return load_id
 
 
