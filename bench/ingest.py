@@ -1,16 +1,19 @@
-"""Ingestion benchmark: backfill speed and memory, pacing efficiency, and the naive loader
-it replaces.
+"""Ingestion benchmark: the bulk backfill against the REST path it replaced, on one store.
 
-Run: `uv run python -m bench.ingest [--orders 100000] [--small-orders 50000]
-[--paced-seconds 60] [--baseline-seconds 30]`. Prints one JSON object per line ({"bench",
-"metric", "value", "unit"}, some with a "note"). Needs the local PostgreSQL (or
-TEST_ADMIN_DATABASE_URL); the simulator runs in its own process so it does not share our
-GIL; everything else is the product's own code path (`run_sync`, `ShopifySession`).
+Run: `uv run python -m bench.ingest [--orders 100000] [--large-orders 0] [--runs 2]
+[--paced-seconds 15]`. Prints one JSON object per line ({"bench", "metric", "value",
+"unit"}, some with a "note"). Needs the local PostgreSQL (or TEST_ADMIN_DATABASE_URL); the
+simulator runs in its own process so it does not share our GIL; everything else is the
+product's own code path (`run_sync`: bulk operations, DuckDB flattening, dlt's Arrow load).
 
-Each backfill runs in a child process of its own, so its peak RSS is its own (a small and
-a large store show whether memory grows with the store), and the CPU it used is measured
-next to the simulator's and that of the PostgreSQL backends serving the benchmark database
-(sampled from /proc, so approximate): on two cores this says where the time goes.
+On the same simulated store, in the same run, backfills alternate: the bulk path
+(`run_sync` of a fresh tenant) and the REST path as it was (`bench.rest_baseline`), each
+in a child process of its own, so its CPU and peak RSS are its own; the simulator's CPU and
+that of the PostgreSQL backends serving the benchmark database are sampled next to it
+(from /proc, so approximate): on two cores this says where the time goes. Then the
+flattening alone (`bench.flatten`) and the increments' pacing on Standard and Plus
+(`bench.pacing`). `--large-orders 1000000` adds one bulk backfill of a larger store, to
+show the sync's memory does not follow the store.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,11 +34,13 @@ from typing import Any
 import click
 import httpx
 import psycopg
-from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import flatten as bench_flatten  # noqa: E402
+from bench import pacing as bench_pacing  # noqa: E402
+from bench import rest_baseline  # noqa: E402
 from bench.common import free_port  # noqa: E402
 from core import db, migrate, tenants  # noqa: E402
 from core.settings import get_settings  # noqa: E402
@@ -144,7 +150,13 @@ def backfill_child_run(tenant_id: str) -> None:
     switch("done")
     assert run.status == "succeeded", run.error
     times = os.times()
-    print(json.dumps({"elapsed": elapsed, "phases": phases, "cpu": sum(times[:4])}), flush=True)
+    children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {"elapsed": elapsed, "phases": phases, "cpu": sum(times[:4]), "rss": children_rss}
+        ),
+        flush=True,
+    )
 
 
 def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
@@ -183,10 +195,12 @@ def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
     rows = sum(counts.values())
     bench = f"backfill_{label}"
     emit(bench, "orders", orders, "orders")
-    emit(bench, "seconds", round(elapsed, 2), "s", "end to end: plan+extract+normalize+load")
+    emit(bench, "seconds", round(elapsed, 2), "s", "end to end: bulk, download, flatten, load")
     emit(bench, "orders_per_second", round(orders / elapsed), "orders/s")
     emit(bench, "rows_per_second", round(rows / elapsed), "rows/s", f"{rows} rows, all tables")
     emit(bench, "peak_rss", round(usage.ru_maxrss / 1024), "MiB", "the sync's own process")
+    emit(bench, "flatten_peak_rss", round(result["rss"]), "MiB", "its DuckDB child process")
+    emit(bench, "cpu_ms_per_order", round(1000 * result["cpu"] / orders, 3), "ms/order")
     for phase, (wall, cpu) in result["phases"].items():
         note = f"wall; the sync process used {cpu:.1f} s CPU"
         emit(bench, f"{phase}_seconds", round(wall, 2), "s", note)
@@ -212,84 +226,68 @@ def raw_row_counts(conn: psycopg.Connection, schema: str) -> dict[str, int]:
     }
 
 
-def paced(sim: httpx.Client, shop: dict, seconds: float) -> None:
-    """Page through orders for `seconds` with Shopify's standard limit (40, 2/s)."""
-    from ingestion.client import connect
-
-    sim.put(
-        f"/_sim/{shop['domain']}/rate_limit",
-        json={"enabled": True, "bucket": 40, "leak_per_second": 2.0},
-    ).raise_for_status()
-    client = connect(shop["domain"], shop["token"])
-    pacer = client.pacer
-    drained_at: int | None = None
-    throttled_before_drain = 0
-    started = time.perf_counter()
-    pages = client.paginate(
-        "orders.json", params={"status": "any", "limit": 250}, data_selector="orders"
-    )
-    for _ in pages:
-        if drained_at is None and pacer.stats.used >= pacer.stats.capacity - 2:
-            drained_at, throttled_before_drain = pacer.stats.requests, pacer.stats.throttled
-        if time.perf_counter() - started >= seconds:
-            break
-    elapsed = time.perf_counter() - started
-    budget = 40 + 2.0 * elapsed  # a full bucket at the start, then the leak
-    emit("paced", "window", round(elapsed, 1), "s")
-    emit("paced", "requests", pacer.stats.requests, "requests")
-    used = round(100 * pacer.stats.requests / budget, 1)
-    emit("paced", "budget_used", used, "%", "requests / (bucket 40 + 2/s x window)")
-    late_429s = pacer.stats.throttled - throttled_before_drain
-    emit("paced", "throttled_after_first_drain", late_429s, "429s", f"drained at {drained_at}")
-    sim.put(f"/_sim/{shop['domain']}/rate_limit", json={"enabled": False}).raise_for_status()
+def new_shop(sim: httpx.Client, name: str, orders: int, **spec: Any) -> dict:
+    body = {"name": name, "orders": orders, "rate_limit": False, **spec}
+    return sim.post("/_sim/shops", json=body).raise_for_status().json()
 
 
-def naive_baseline(url: str, api: str, shop: dict, seconds: float) -> float:
-    """The original service's loader: pages of 50, 500 ms sleep, one upsert per row."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists naive")
-        conn.execute(
-            "create table if not exists naive.orders "
-            "(id bigint primary key, updated_at text, body jsonb)"
+def rest_backfill(url: str, api: str, shop: dict, sim_pid: int) -> float:
+    """The REST path on the same store; emit its figures, return orders/s."""
+    sim_before = cpu_seconds(sim_pid)
+    figures = rest_baseline.measure(url, api, shop)
+    simulator = cpu_seconds(sim_pid) - sim_before
+    bench = f"rest_{figures['orders']}"
+    for name, value in figures.items():
+        emit(bench, name, value, rest_baseline.UNITS[name])
+    emit(bench, "cpu_simulator", round(simulator, 1), "s")
+    return float(figures["orders_per_second"])
+
+
+def flatten_alone(orders: int) -> None:
+    """DuckDB flattening of an orders JSONL file, without the store or the database."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.jsonl"
+        bench_flatten.write_orders(orders, path)
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.flatten", "--file", str(path), "--measure-only"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
         )
-        loaded = 0
-        started = time.perf_counter()
-        next_url: str | None = f"{api}/{shop['domain']}/admin/api/2024-10/orders.json"
-        params: dict[str, Any] | None = {"status": "any", "limit": 50}
-        with httpx.Client(headers={"X-Shopify-Access-Token": shop["token"]}) as http:
-            while next_url and time.perf_counter() - started < seconds:
-                response = http.get(next_url, params=params)
-                response.raise_for_status()
-                for order in response.json()["orders"]:
-                    conn.execute(
-                        "insert into naive.orders (id, updated_at, body) values (%s, %s, %s) "
-                        "on conflict (id) do update set updated_at = excluded.updated_at, "
-                        "body = excluded.body",
-                        (order["id"], order["updated_at"], Jsonb(order)),
-                    )
-                    loaded += 1
-                next_url, params = response.links.get("next", {}).get("url"), None
-                time.sleep(0.5)
-        elapsed = time.perf_counter() - started
-    rate = loaded / elapsed
-    note = f"naive loader bounded to {elapsed:.0f} s ({loaded} orders), rate extrapolated"
-    emit("baseline", "orders_per_second", round(rate, 1), "orders/s", note)
-    emit("baseline", "extrapolated_backfill", round(shop["counts"]["orders"] / rate), "s")
-    return rate
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    emit("flatten", "orders", figures["orders"], "orders")
+    emit("flatten", "orders_per_second", figures["flatten_orders_per_second"], "orders/s")
+    emit("flatten", "cpu_ms_per_order", figures["flatten_cpu_ms_per_order"], "ms/order")
+    emit("flatten", "peak_rss", figures["duckdb_process_peak_rss_mib"], "MiB")
+
+
+def pacing(sim: httpx.Client, api: str, seconds: float) -> None:
+    """Increments' pages on Standard and Plus: restore rate used, THROTTLED after drain."""
+    from core.settings import load_settings
+    from ingestion.graphql import ShopifyGraphQL
+    from ingestion.queries import ORDERS
+
+    settings = load_settings({"SHOPIFY_ENDPOINT_TEMPLATE": f"{api}/{{shop}}"})
+    for plan in ("standard", "plus"):
+        shop = new_shop(sim, f"bench-pacing-{plan}", 3_000, plan=plan, rate_limit=True)
+        with ShopifyGraphQL(shop["domain"], shop["token"], settings) as client:
+            page_size = client.page_size(ORDERS)
+            result = bench_pacing.measure(client, ORDERS, page_size, seconds)
+        bench = f"pacing_{plan}"
+        note = f"{result.points} points charged at {result.restore_rate:g} points/s"
+        emit(bench, "restore_rate_used", round(100 * result.restore_share, 1), "%", note)
+        emit(bench, "throttled_after_first_drain", result.throttled_after_drain, "THROTTLED")
 
 
 @click.command()
 @click.option("--orders", default=100_000, show_default=True)
-@click.option("--small-orders", default=50_000, show_default=True, help="second store, for memory")
-@click.option("--paced-seconds", default=60.0, show_default=True)
-@click.option("--baseline-seconds", default=30.0, show_default=True)
+@click.option("--large-orders", default=0, show_default=True, help="a bulk-only memory check")
+@click.option("--runs", default=2, show_default=True, help="bulk backfills, REST between them")
+@click.option("--paced-seconds", default=15.0, show_default=True)
 @click.option("--backfill-child", hidden=True, help="internal: run one backfill, print JSON")
 def main(
-    orders: int,
-    small_orders: int,
-    paced_seconds: float,
-    baseline_seconds: float,
-    backfill_child: str | None,
+    orders: int, large_orders: int, runs: int, paced_seconds: float, backfill_child: str | None
 ) -> None:
     if backfill_child:
         backfill_child_run(backfill_child)
@@ -298,21 +296,20 @@ def main(
     try:
         with tempfile.TemporaryDirectory() as data_dir:
             url = prepare_environment(api, data_dir)
-            sim = httpx.Client(base_url=api, timeout=600)
-            shops = {
-                size: sim.post(
-                    "/_sim/shops",
-                    json={"name": f"bench-{size}", "orders": size, "rate_limit": False},
-                )
-                .raise_for_status()
-                .json()
-                for size in (small_orders, orders)
-            }
-            backfill(url, shops[small_orders], process.pid, str(small_orders))
-            ours = backfill(url, shops[orders], process.pid, str(orders))
-            paced(sim, shops[orders], paced_seconds)
-            theirs = naive_baseline(url, api, shops[orders], baseline_seconds)
-            emit(f"backfill_{orders}", "speedup_vs_baseline", round(ours / theirs, 1), "x")
+            sim = httpx.Client(base_url=api, timeout=3600)
+            shop = new_shop(sim, f"bench-{orders}", orders)
+            bulk, rest = [], []
+            for run in range(runs):
+                bulk.append(backfill(url, shop, process.pid, f"{orders}_bulk_{run + 1}"))
+                if run < runs - 1 or runs == 1:
+                    rest.append(rest_backfill(url, api, shop, process.pid))
+            ratio = (sum(bulk) / len(bulk)) / (sum(rest) / len(rest))
+            emit(f"backfill_{orders}", "speedup_vs_rest", round(ratio, 1), "x", "same run")
+            if large_orders:
+                large = new_shop(sim, f"bench-{large_orders}", large_orders)
+                backfill(url, large, process.pid, f"{large_orders}_bulk")
+            flatten_alone(orders)
+            pacing(sim, api, paced_seconds)
     finally:
         process.terminate()
         process.wait(timeout=10)

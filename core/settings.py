@@ -170,16 +170,9 @@ class ShopifySettings(Group):
         "the local simulator http://127.0.0.1:8787/{shop} otherwise",
     )
     api_version: str = Field(
-        "2024-10",
+        "2026-10",
         validation_alias="SHOPIFY_API_VERSION",
-        description="Shopify Admin API version used for every call",
-    )
-    leak_rate: int = Field(
-        0,
-        ge=0,
-        validation_alias="SHOPIFY_LEAK_RATE",
-        description="calls per second a store's rate-limit bucket drains; 0 = one twentieth "
-        "of the bucket size the store reports (Shopify's 40/2, 80/4 and 400/20 plans)",
+        description="Shopify GraphQL Admin API version used for every call",
     )
     max_retries: int = Field(
         6,
@@ -196,6 +189,20 @@ class ShopifySettings(Group):
     timeout_seconds: int = Field(
         30, gt=0, validation_alias="SHOPIFY_TIMEOUT_SECONDS", description="timeout of one call"
     )
+    bulk_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        validation_alias="SHOPIFY_BULK_POLL_SECONDS",
+        description="first wait between two status polls of a bulk operation; each further "
+        "wait is half as long again, up to ten times this",
+    )
+    bulk_timeout_seconds: int = Field(
+        4 * 3600,
+        gt=0,
+        validation_alias="SHOPIFY_BULK_TIMEOUT_SECONDS",
+        description="a bulk operation not finished this long after the sync began waiting for "
+        "it is cancelled and the sync fails",
+    )
 
 
 class IngestionSettings(Group):
@@ -207,18 +214,12 @@ class IngestionSettings(Group):
         validation_alias="SYNC_LOOKBACK_SECONDS",
         description="incremental syncs re-read records updated this long before the cursor",
     )
-    window_records: int = Field(
-        50_000,
+    bulk_records: int = Field(
+        1_000,
         gt=0,
-        validation_alias="SYNC_WINDOW_RECORDS",
-        description="a sync commits (loads) at least every this many records of a resource, "
-        "so a killed backfill resumes from its last window instead of from zero",
-    )
-    normalize_workers: int = Field(
-        1,
-        gt=0,
-        validation_alias="SYNC_NORMALIZE_WORKERS",
-        description="processes dlt normalises load files with during a sync",
+        validation_alias="SYNC_BULK_RECORDS",
+        description="an incremental sync reads a resource with a bulk operation when more than "
+        "this many of its records changed since the last sync, and page by page otherwise",
     )
 
 

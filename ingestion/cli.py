@@ -28,8 +28,8 @@ from ingestion.runs import RunConflict, SyncRun, list_runs
 def tenant_add(
     name: str, shop: str, token: str, webhook_secret: str | None, owner: str | None
 ) -> None:
-    """Connect a store: check its token (GET shop.json), save it encrypted, print the id."""
-    from ingestion.client import ShopifyAuthError, ShopifyError, fetch_shop
+    """Connect a store: check its token (read its `shop`), save it encrypted, print the id."""
+    from ingestion.graphql import ShopifyAuthError, ShopifyError, fetch_shop
 
     settings = get_settings()
     domain = tenants.validate_shop_domain(shop)
@@ -54,7 +54,7 @@ def tenant_add(
             actor="cli",
         )
     click.echo(
-        f"connected {domain} ({info.get('currency')}, {info.get('iana_timezone')}) "
+        f"connected {domain} ({info.get('currencyCode')}, {info.get('ianaTimezone')}) "
         f"as tenant {tenant.id}; raw schema {tenant.raw_schema}",
         err=True,
     )
@@ -77,10 +77,11 @@ class ProgressPrinter:
             return
         self._phase, self._last = event.phase, now
         of = f"/{event.expected:,}" if event.expected is not None else ""
+        read = f"bulk {event.bulk_status}" if event.bulk_status else f"{event.pages:,} pages"
         line = (
-            f"{event.phase:<9} {event.resource or 'all':<19} {event.pages:>6,} pages "
+            f"{event.phase:<9} {event.resource or 'all':<19} {read:>14} "
             f"{event.records:>10,}{of} records | {event.requests_per_second:5.1f} req/s | "
-            f"bucket {event.bucket_used}/{event.bucket_capacity} | {event.throttled} throttled"
+            f"points {event.bucket_used}/{event.bucket_capacity} | {event.throttled} throttled"
         )
         self._stream.write(f"\r{line}\x1b[K" if self._tty else f"{line}\n")
         self._stream.flush()
@@ -101,14 +102,22 @@ def summary(run: SyncRun) -> str:
 @click.command("sync")
 @click.argument("tenant_id", type=click.UUID)
 @click.option("--full-refresh", is_flag=True, help="Drop the raw schema and load everything.")
-def sync(tenant_id: uuid.UUID, full_refresh: bool) -> None:
+@click.option(
+    "--reconcile", is_flag=True, help="Also flag records deleted in the store (as daily)."
+)
+def sync(tenant_id: uuid.UUID, full_refresh: bool, reconcile: bool) -> None:
     """Load one tenant's store into its raw schema (incremental unless --full-refresh)."""
     from ingestion.sync import SyncError, run_sync
 
     printer = ProgressPrinter(sys.stderr)
     try:
         run = run_sync(
-            tenant_id, get_settings(), full_refresh=full_refresh, trigger="cli", progress=printer
+            tenant_id,
+            get_settings(),
+            full_refresh=full_refresh,
+            reconcile=reconcile,
+            trigger="cli",
+            progress=printer,
         )
     except (SyncError, RunConflict) as exc:
         printer.close()

@@ -1,114 +1,129 @@
-"""Client-side model of Shopify's leaky bucket, so a sync never trips 429 in steady state.
+"""A client-side model of Shopify's query-cost bucket, so a sync asks only what it holds.
 
-Shopify counts every REST call into a per-store bucket that leaks at a fixed rate and
-reports its fill on each response (`X-Shopify-Shop-Api-Call-Limit: 32/40`). The pacer
-keeps the last reported fill, lets it leak with the clock, counts calls still in flight
-and only lets a call start when it fits under the bucket's top (minus a small margin
-for clock skew between us and the store). The bucket size comes from the header, so
-plans with larger buckets (80/4, 400/20) are used fully; the leak rate is a setting or,
-by default, Shopify's ratio of one twentieth of the bucket per second.
+The GraphQL Admin API limits calculated query cost: every app and store pair has a bucket
+of points (`maximumAvailable`) that refills at `restoreRate` points a second. A query
+needs its requested cost available when it starts and gets back what it did not use;
+every response reports the bucket (`extensions.cost.throttleStatus`). `CostPacer` keeps
+the last reported level, refills it with the clock, reserves the cost of calls still in
+flight, and lets a query start only once the modelled bucket holds its requested cost.
+A `THROTTLED` answer carries the bucket too, so the retry waits exactly
+(cost - available) / restoreRate, never a guessed pause.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
-DEFAULT_CAPACITY = 40  # Shopify's smallest bucket: safe until a header says otherwise
-LEAK_RATIO = 20  # every Shopify plan leaks its bucket in 20 s: 40/2, 80/4, 400/20
-
-
-def parse_call_limit(header: str | None) -> tuple[int, int] | None:
-    """`"32/40"` -> (32, 40); None for a missing or malformed header."""
-    if not header:
-        return None
-    used, _, capacity = header.partition("/")
-    try:
-        parsed = int(used), int(capacity)
-    except ValueError:
-        return None
-    return parsed if parsed[1] > 0 else None
+# Until a store reports its bucket: the smallest bucket and slowest restore Shopify ever
+# published (1,000 points, 50 a second), so a first burst cannot overdraw a bigger plan.
+DEFAULT_MAXIMUM = 1_000.0
+DEFAULT_RESTORE_RATE = 50.0
 
 
 @dataclass
-class BucketStats:
-    """Counters a progress line or a benchmark reads."""
+class CostStats:
+    """Counters a progress line or a benchmark reads (points are calculated query cost)."""
 
     requests: int = 0
-    throttled: int = 0  # 429 responses
-    waited_seconds: float = 0.0
-    used: int = 0
-    capacity: int = DEFAULT_CAPACITY
+    throttled: int = 0  # THROTTLED answers
+    waited_seconds: float = 0.0  # time callers spent waiting for points
+    requested_points: int = 0  # sum of requestedQueryCost of answered queries
+    actual_points: int = 0  # sum of actualQueryCost: what the store really charged
+    available: float = DEFAULT_MAXIMUM  # last reported currentlyAvailable
+    maximum: float = DEFAULT_MAXIMUM  # maximumAvailable
+    restore_rate: float = DEFAULT_RESTORE_RATE  # restoreRate, points a second
+
+    @property
+    def used(self) -> int:
+        """Points of the bucket in use at the last answer (a progress line's "fill")."""
+        return int(self.maximum - self.available)
+
+    @property
+    def capacity(self) -> int:
+        return int(self.maximum)
 
 
-class LeakyBucketPacer:
-    """Blocks each caller until one more call fits in the store's bucket. Thread-safe."""
+class CostPacer:
+    """Blocks each caller until the store's point bucket holds its query's cost. Thread-safe."""
 
     def __init__(
         self,
-        leak_rate: float = 0.0,
         *,
-        margin: int = 2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._fixed_rate = leak_rate if leak_rate > 0 else None
-        self._margin = margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._level = 0.0
-        self._at = clock()
-        self._in_flight: set[int] = set()  # tickets of calls not answered yet
+        self._at = clock()  # when the store reported `stats.available`
+        self._in_flight: dict[int, float] = {}  # ticket -> points reserved, not answered yet
         self._tickets = 0
-        self._reported = 0  # ticket of the call whose answer set `_level`
-        self.stats = BucketStats()
+        self._reported = 0  # ticket of the call whose answer set `stats.available`
+        self.stats = CostStats()
 
-    @property
-    def leak_rate(self) -> float:
-        return self._fixed_rate or self.stats.capacity / LEAK_RATIO
+    def available(self) -> float:
+        """Points the modelled bucket holds now, less those reserved by unanswered calls."""
+        with self._lock:
+            return self._available(self._clock())
 
-    def _level_now(self, now: float) -> float:
-        return max(0.0, self._level - (now - self._at) * self.leak_rate)
+    def _available(self, now: float) -> float:
+        s = self.stats
+        refilled = min(s.maximum, s.available + (now - self._at) * s.restore_rate)
+        reserved = sum(cost for t, cost in self._in_flight.items() if t > self._reported)
+        return refilled - reserved
 
-    def acquire(self) -> int:
-        """Wait until a call fits, then count it as in flight; returns its ticket."""
+    def wait_needed(self, cost: float) -> float:
+        """Seconds until the modelled bucket holds `cost` points (0 if it does now)."""
+        with self._lock:
+            return self._wait_needed(cost, self._clock())
+
+    def _wait_needed(self, cost: float, now: float) -> float:
+        # A query dearer than the whole bucket runs once the bucket is full (the store
+        # decides then); asking for more would wait forever.
+        need = min(cost, self.stats.maximum) - self._available(now)
+        return max(0.0, need / self.stats.restore_rate)
+
+    def acquire(self, cost: float) -> int:
+        """Wait until `cost` points are available, reserve them; returns the call's ticket."""
         while True:
             with self._lock:
                 now = self._clock()
-                top = max(1, self.stats.capacity - self._margin)
-                unreported = sum(1 for t in self._in_flight if t > self._reported)
-                excess = self._level_now(now) + unreported + 1 - top
-                if excess <= 0:
+                delay = self._wait_needed(cost, now)
+                if delay <= 0:
                     self._tickets += 1
-                    self._in_flight.add(self._tickets)
+                    self._in_flight[self._tickets] = cost
                     self.stats.requests += 1
                     return self._tickets
-                delay = excess / self.leak_rate
                 self.stats.waited_seconds += delay
             self._sleep(delay)
 
-    def release(self, ticket: int, call_limit: str | None, *, throttled: bool = False) -> None:
-        """A call finished: adopt the store's reported fill (the truth) if it sent one."""
+    def release(
+        self, ticket: int, cost: Mapping[str, Any] | None, *, throttled: bool = False
+    ) -> None:
+        """A call was answered (or failed): adopt the store's reported bucket, the truth.
+
+        `cost` is the response's `extensions.cost` (None when the call got no answer).
+        """
         with self._lock:
-            self._in_flight.discard(ticket)
+            self._in_flight.pop(ticket, None)
+            s = self.stats
             if throttled:
-                self.stats.throttled += 1
-            parsed = parse_call_limit(call_limit)
-            if parsed is None or ticket < self._reported:
+                s.throttled += 1
+            if not cost:
                 return
-            self._level, self.stats.capacity = float(parsed[0]), parsed[1]
+            s.requested_points += int(cost.get("requestedQueryCost") or 0)
+            s.actual_points += int(cost.get("actualQueryCost") or 0)
+            status = cost.get("throttleStatus")
+            if not status or ticket < self._reported:
+                return
+            s.maximum = float(status["maximumAvailable"])
+            s.restore_rate = float(status["restoreRate"]) or DEFAULT_RESTORE_RATE
+            s.available = float(status["currentlyAvailable"])
+            # The store measured the bucket before its answer travelled back: dating the
+            # figure at arrival under-counts the refill, so the model errs on the safe side.
             self._at = self._clock()
             self._reported = ticket
-            self.stats.used = parsed[0]
-
-    def backoff(self, seconds: float) -> None:
-        """Honour a store-imposed pause (Retry-After): the bucket is full now, then leaks."""
-        with self._lock:
-            self._level = float(self.stats.capacity)
-            self._at = self._clock()
-            self.stats.waited_seconds += seconds
-        self._sleep(seconds)

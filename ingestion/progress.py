@@ -1,4 +1,4 @@
-"""Live progress of one sync: pages and records per resource, request rate, bucket fill."""
+"""Live progress of one sync: phase, records per resource, bulk operations, point bucket."""
 
 from __future__ import annotations
 
@@ -7,23 +7,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingestion.pacing import LeakyBucketPacer
+from ingestion.bulk import BulkHandle, BulkStatus
+from ingestion.pacing import CostPacer
 
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """A snapshot sent to the progress callback after each page and each phase change."""
+    """A snapshot sent to the progress callback after each page, poll and phase change."""
 
-    phase: str  # "plan", "extract", "normalize", "load"
+    phase: str  # "plan", "extract", "bulk", "download", "load", "reconcile"
     resource: str | None
     pages: int
-    records: int
+    records: int  # records read so far (pages) or found so far (a bulk operation)
     expected: int | None  # records the store reported for this resource, if counted
     elapsed: float
     requests: int
     throttled: int
-    bucket_used: int
+    bucket_used: int  # points of the store's bucket in use at the last answer
     bucket_capacity: int
+    bulk_status: str | None = None  # the resource's bulk operation: RUNNING, COMPLETED...
 
     @property
     def requests_per_second(self) -> float:
@@ -34,13 +36,9 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 
 class ProgressTracker:
-    """Counts pages and records per resource (pages arrive from dlt's extract threads).
+    """Counts pages and records per resource and follows each bulk operation."""
 
-    The record counts are also what a run reports as `rows_loaded`: dlt 1.31's CSV writer
-    counts fields instead of rows in its normalize metrics, so those cannot be used.
-    """
-
-    def __init__(self, pacer: LeakyBucketPacer, callback: ProgressCallback | None) -> None:
+    def __init__(self, pacer: CostPacer, callback: ProgressCallback | None) -> None:
         self._pacer = pacer
         self._callback = callback
         self._lock = threading.Lock()
@@ -48,7 +46,7 @@ class ProgressTracker:
         self._pages: dict[str, int] = {}
         self._records: dict[str, int] = {}
         self._expected: dict[str, int] = {}
-        self._uncommitted: dict[str, int] = {}
+        self._bulk: dict[str, str] = {}
         self._phase = "plan"
 
     def expect(self, resource: str, records: int) -> None:
@@ -62,14 +60,14 @@ class ProgressTracker:
         with self._lock:
             self._pages[resource] = self._pages.get(resource, 0) + 1
             self._records[resource] = self._records.get(resource, 0) + records
-            self._uncommitted[resource] = self._uncommitted.get(resource, 0) + records
         self._emit(resource)
 
-    def committed(self) -> dict[str, int]:
-        """Records per resource received since the last call (i.e. in the step just loaded)."""
+    def bulk(self, handle: BulkHandle, status: BulkStatus) -> None:
+        """A poll of a bulk operation: its status and the records it has found so far."""
         with self._lock:
-            counts, self._uncommitted = self._uncommitted, {}
-        return counts
+            self._bulk[handle.resource] = status.status
+            self._records[handle.resource] = status.root_object_count
+        self._emit(handle.resource)
 
     def _emit(self, resource: str | None) -> None:
         if self._callback is None:
@@ -87,5 +85,6 @@ class ProgressTracker:
                 throttled=stats.throttled,
                 bucket_used=stats.used,
                 bucket_capacity=stats.capacity,
+                bulk_status=self._bulk.get(resource) if resource else None,
             )
         )

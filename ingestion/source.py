@@ -1,160 +1,131 @@
-"""The Shopify source: one dlt resource per Admin REST list endpoint, plus the shop.
+"""The Shopify dlt source: one resource per raw root table, fed Arrow batches.
 
-Every list resource pages through Shopify's `Link` cursors 250 records at a time and is
-incremental on `updated_at` (`dlt.sources.incremental` with a `lag` of
-SYNC_LOOKBACK_SECONDS, so records committed late around the previous cursor are read
-again) and merged on `id`: a re-delivered record replaces its row and, with the
-delete-insert strategy, all of its nested child rows. A sync may cap a resource at an
-`updated_at_max` to load a long backfill in committed windows (see `ingestion.sync`).
+Each resource (`shop`, `customers`, `products`, `orders`, `abandoned_checkouts`) loads the
+batches `ingestion.flatten` produces for its root table and its child tables, through dlt's
+Arrow path (no row-by-row normalisation). Every table is declared from
+`ingestion.raw_contract`, so its columns exist with their types even while all null.
+
+Child tables are dlt *nested* tables of their root (`parent`, and the `row_key` /
+`parent_key` / `root_key` link columns), merged with the `delete-insert` strategy on the
+root's `id`: dlt replaces a re-delivered record's root row and all of its child rows in one
+merge transaction, including child tables that got no rows in this load (an order edited
+down to fewer lines, discount allocations that went away).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from functools import cache
+from typing import Any
 
 import dlt
-from dlt.common.schema.typing import TSimpleRegex
+import dlt.extract.extract
+import pyarrow as pa  # type: ignore[import-untyped]
+from dlt.common.schema.typing import TColumnSchema
+from dlt.extract.hints import TResourceHints
 from dlt.sources import DltResource
 
-from ingestion.client import PAGE_SIZE
+from ingestion.raw_contract import (
+    DLT_ID,
+    DLT_PARENT_ID,
+    DLT_ROOT_ID,
+    RESOURCES,
+    RawTable,
+    tables_of,
+)
 
 SOURCE_NAME = "shopify"
 CURSOR = "updated_at"
-# Deeper lists (e.g. the tax lines of the line item copied into a refund line item) stay
-# JSON columns: every line a report needs is at most two levels below its resource.
-MAX_TABLE_NESTING = 2
-# Shopify sends money as decimal strings; these columns (at any nesting level, including
-# the `*_set__shop_money__amount` pairs) are typed numeric so no amount passes a float.
-MONEY_COLUMNS = (
-    "amount|tax_amount|price|subtotal|discounted_price|compare_at_price|line_price"
-    "|total_spent|total_discount|total_discounts|total_tax|total_price|subtotal_price"
-    "|total_line_items_price|total_outstanding|total_tip_received|total_duties"
-    "|current_total_price|current_subtotal_price|current_total_tax|current_total_discounts"
-    "|current_total_duties"
-)
-MONEY_TYPE_HINT = TSimpleRegex(f"re:(^|__)({MONEY_COLUMNS})$")
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 
-OnPage = Callable[[str, int], None]
+Batches = Iterable[tuple[str, pa.RecordBatch]]
+
+_TYPES: dict[str, TColumnSchema] = {
+    "BIGINT": {"data_type": "bigint"},
+    "VARCHAR": {"data_type": "text"},
+    "TIMESTAMPTZ": {"data_type": "timestamp", "timezone": True},
+    "BOOLEAN": {"data_type": "bool"},
+}
 
 
-class StoreReader(Protocol):
-    """What the source reads records through: a store (`ingestion.client.ShopifyClient`)
-    or stored webhook payloads (`ingestion.webhooks.PayloadClient`)."""
-
-    def paginate(
-        self, path: str, *, params: dict[str, Any] | None = ..., data_selector: str | None = ...
-    ) -> Iterator[list[Any]]: ...
-
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+def _column(kind: str) -> TColumnSchema:
+    if kind.startswith("DECIMAL("):
+        precision, scale = kind.removeprefix("DECIMAL(").rstrip(")").split(",")
+        return {"data_type": "decimal", "precision": int(precision), "scale": int(scale)}
+    return dict(_TYPES[kind])  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """A Shopify list endpoint loaded as one resource (and its nested tables)."""
-
-    resource: str
-    path: str
-    key: str
-    params: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def count_path(self) -> str:
-        return self.path.removesuffix(".json") + "/count.json"
-
-
-ENDPOINTS = (
-    Endpoint("customers", "customers.json", "customers"),
-    Endpoint("products", "products.json", "products"),
-    # Shopify lists only open orders unless asked: cancelled and closed ones count too.
-    Endpoint("orders", "orders.json", "orders", {"status": "any"}),
-    Endpoint("abandoned_checkouts", "checkouts.json", "checkouts"),
-)
+def dlt_columns(table: RawTable) -> dict[str, TColumnSchema]:
+    """The table's contract columns as dlt column schemas, with the link columns' roles."""
+    columns = {name: {**_column(kind), "nullable": True} for name, kind in table.columns.items()}
+    columns[DLT_ID] |= {"row_key": True, "nullable": False}
+    if table.parent is None:
+        columns["id"] |= {"primary_key": True, "nullable": False}
+        columns[DLT_ID]["unique"] = True
+    else:
+        columns[DLT_PARENT_ID] |= {"parent_key": True, "nullable": False}
+        columns[DLT_ROOT_ID] |= {"root_key": True, "nullable": False}
+    return columns  # type: ignore[return-value]
 
 
-def shopify_time(value: datetime) -> str:
-    """ISO 8601 with offset, as Shopify's `updated_at_min`/`_max` expect."""
-    return value.isoformat(timespec="seconds")
-
-
-def _with_parsed_cursor(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parse `updated_at` so the cursor compares as time: Shopify writes shop-local
-    offsets, which change with daylight saving, so the strings do not sort."""
-    for record in records:
-        record[CURSOR] = datetime.fromisoformat(record[CURSOR])
-    return records
-
-
-def list_resource(
-    client: StoreReader,
-    endpoint: Endpoint,
-    *,
-    lookback_seconds: int,
-    updated_before: datetime | None = None,
-    on_page: OnPage | None = None,
-) -> DltResource:
-    """One list endpoint as an incremental, merged, paginated dlt resource."""
-
-    @dlt.resource(
-        name=endpoint.resource,
-        primary_key="id",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        parallelized=True,
+@cache
+def table_hints(table_name: str) -> TResourceHints:
+    """dlt hints of one raw table: a merged root, or a nested table of its parent."""
+    (table,) = (t for t in tables_of(table_name.split("__")[0]) if t.name == table_name)
+    if table.parent is None:
+        return dlt.mark.make_hints(
+            table_name=table.name,
+            write_disposition=MERGE,  # type: ignore[arg-type]
+            primary_key="id",
+            columns=dlt_columns(table),
+        )
+    return dlt.mark.make_hints(
+        table_name=table.name, parent_table_name=table.parent, columns=dlt_columns(table)
     )
-    def records(
-        # dlt binds an incremental declared as an argument default to the resource's state.
-        updated_at: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008
-            CURSOR, lag=lookback_seconds
-        ),
-    ) -> Iterator[list[dict[str, Any]]]:
-        params: dict[str, Any] = {**endpoint.params, "limit": PAGE_SIZE}
-        if updated_at.start_value is not None:
-            params["updated_at_min"] = shopify_time(updated_at.start_value)
-        if updated_before is not None:
-            params["updated_at_max"] = shopify_time(updated_before)
-        for page in client.paginate(endpoint.path, params=params, data_selector=endpoint.key):
-            if on_page is not None:
-                on_page(endpoint.resource, len(page))
-            yield _with_parsed_cursor(page)
-
-    return records
 
 
-def shop_resource(client: StoreReader, on_page: OnPage | None = None) -> DltResource:
-    """The store itself: currency, IANA time zone, plan; one row, replaced each sync."""
+def raw_resource(
+    resource: str, batches: Batches = (), cursor: datetime | None = None
+) -> DltResource:
+    """One root table's resource: its tables' batches; `cursor` is committed with them."""
 
-    @dlt.resource(name="shop", primary_key="id", write_disposition="merge")
-    def shop() -> Iterator[dict[str, Any]]:
-        record = client.get_json("shop.json")["shop"]
-        if on_page is not None:
-            on_page("shop", 1)
-        yield record
+    @dlt.resource(  # type: ignore[call-overload, untyped-decorator]
+        name=resource, write_disposition=MERGE
+    )
+    def rows() -> Iterator[Any]:
+        for table, batch in batches:
+            yield dlt.mark.with_hints(batch, table_hints(table), create_table_variant=True)
+        if cursor is not None:
+            dlt.current.resource_state()[CURSOR] = cursor.isoformat()
 
-    return shop
+    resource_: DltResource = rows
+    return resource_
 
 
-@dlt.source(name=SOURCE_NAME, max_table_nesting=MAX_TABLE_NESTING)
+@dlt.source(name=SOURCE_NAME)
 def shopify_source(
-    client: StoreReader,
-    lookback_seconds: int,
-    updated_before: Mapping[str, datetime] | None = None,
-    on_page: OnPage | None = None,
+    batches: Mapping[str, Batches] | None = None,
+    cursors: Mapping[str, datetime | None] | None = None,
 ) -> list[DltResource]:
-    """The shop and every list endpoint; `updated_before` caps resources to a window."""
-    dlt.current.source_schema().update_preferred_types({MONEY_TYPE_HINT: "decimal"})
-    caps = updated_before or {}
-    return [
-        shop_resource(client, on_page),
-        *(
-            list_resource(
-                client,
-                endpoint,
-                lookback_seconds=lookback_seconds,
-                updated_before=caps.get(endpoint.resource),
-                on_page=on_page,
-            )
-            for endpoint in ENDPOINTS
-        ),
-    ]
+    """Every raw resource; those without batches load nothing (select with `with_resources`)."""
+    batches, cursors = batches or {}, cursors or {}
+    return [raw_resource(name, batches.get(name, ()), cursors.get(name)) for name in RESOURCES]
+
+
+def _metrics_by_root_resource(metrics: Any, key: Any) -> Any:
+    """dlt 1.31 sums extract metrics per resource by each table's `resource`, which nested
+    tables do not carry (its own normaliser, not extract, usually writes them): a nested
+    table's rows count for its root table's resource."""
+
+    def resource_of(table_name: str) -> Any:
+        try:
+            return key(table_name)
+        except KeyError:
+            return key(table_name.split("__")[0])
+
+    return _aggregate_job_metrics(metrics, resource_of)
+
+
+_aggregate_job_metrics = dlt.extract.extract.aggregate_job_metrics
+dlt.extract.extract.aggregate_job_metrics = _metrics_by_root_resource  # type: ignore[assignment]

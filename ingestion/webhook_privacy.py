@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -23,6 +22,7 @@ from psycopg.types.json import Jsonb
 from core import db, tenants
 from core.audit import record as audit
 from core.settings import Settings, get_settings
+from ingestion.raw_contract import new_load_id
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,6 @@ PERSON_PREFIXES = ("customer__", "billing_address__", "shipping_address__", "def
 # (column, condition) applies when dlt has created that column (it skips all-null ones)
 RAW_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
     "customers": (("id", "id = %(cid)s"),),
-    "customers__addresses": (
-        (
-            "_dlt_root_id",
-            "_dlt_root_id in (select _dlt_id from {schema}.customers where id = %(cid)s)",
-        ),
-    ),
     "orders": (("customer__id", "customer__id = %(cid)s"), ("id", "id = any(%(orders)s)")),
     "abandoned_checkouts": (
         ("customer__id", "customer__id = %(cid)s"),
@@ -61,11 +55,6 @@ MART_PERSONAL = frozenset(
         *("customer_email", "customer_first_name", "customer_last_name", "customer_phone"),
     }
 )
-
-
-def new_load_id() -> str:
-    """A load id in dlt's format (unix time), newer than any earlier load."""
-    return f"{time.time():.6f}"
 
 
 def personal_columns(table: str, columns: list[str]) -> list[str]:

@@ -1,20 +1,21 @@
-"""Apply stored webhooks to the tenant's raw tables, through the sync's own dlt resources.
+"""Apply stored webhooks to the tenant's raw tables, through the sync's own load.
 
 `apply_all_pending(tenant_id)` is the entry point (the worker's webhook lane calls it
 through `orchestration.work.apply_webhooks`): it repeats `apply_pending`, which, under
 the tenant's lock (`core.locks`), takes a micro-batch of stored events
 (`app.webhook_events`, oldest first) and:
 
-- loads create/update payloads with `shopify_source` itself (same resource names, keys,
-  column hints, nesting and merge disposition as a sync), with an explicit range
-  incremental so the sync's `updated_at` cursor is neither read nor moved;
+- loads create/update payloads the way a sync loads GraphQL records: each REST payload
+  becomes bulk-format lines (`ingestion.lines.webhook_lines`), flattened and loaded by
+  `ingestion.pipeline.load_lines` into the same raw rows (same ids, link columns and
+  merge: a re-delivered order replaces its child rows), without moving the sync's cursor;
 - drops stale versions first: within the batch only the newest `updated_at` of a record
   survives, and a record whose raw row is newer, or which was deleted, is not touched;
 - flags deletes with `_xeno_deleted_at` (staging excludes such rows) and gives the row a
   new `_dlt_load_id`, so the incremental marts pick the change up;
 - hands privacy and lifecycle topics to `ingestion.webhook_privacy`;
 - marks every event applied / skipped / unhandled, or failed with the error (retried
-  later with backoff; a payload that breaks the dlt load is isolated by loading halves
+  later with backoff; a payload that breaks the load is isolated by loading halves
   of the batch, so it fails alone), and announces changes with NOTIFY for the API's live stream;
 - quarantines an event whose payload can never be applied (not an object, no usable id,
   an `updated_at` that is not a timestamp with a zone, a privacy request it cannot
@@ -28,20 +29,21 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import dlt
 import psycopg
 from psycopg import sql
 
 from core import db, locks, tenants
 from core.settings import Settings
 from ingestion import webhook_privacy as privacy
-from ingestion.pipeline import LOADER_FILE_FORMAT, tenant_pipeline
-from ingestion.source import CURSOR, ENDPOINTS, shopify_source
+from ingestion.lines import webhook_lines
+from ingestion.pipeline import ContractMismatch, load_lines, tenant_pipeline
+from ingestion.raw_contract import DELETED_AT, new_load_id
+from ingestion.source import CURSOR
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,6 @@ NOTIFY_CHANNEL = "xeno_events"
 BATCH_SIZE = 5_000
 # dlt runs one batch may spend to load around a payload that breaks the load (halving)
 ISOLATION_LOADS = 32
-DELETED_COLUMN = "_xeno_deleted_at"
 # webhook topic prefix -> the sync's resource (and raw table) it updates
 RESOURCES = {
     "orders": "orders",
@@ -60,13 +61,6 @@ RESOURCES = {
 UPSERT_ACTIONS = frozenset({"create", "update", "updated", "cancelled"})
 # topics that are understood but have no raw table (carts are not an Admin list resource)
 STORED_ONLY = frozenset({"carts/create", "carts/update"})
-_PATHS = {endpoint.resource: endpoint.path for endpoint in ENDPOINTS}
-# a range incremental (both ends set) filters nothing here and keeps no state
-_ALL_TIME = dlt.sources.incremental(
-    CURSOR,
-    initial_value=datetime(1970, 1, 1, tzinfo=UTC),
-    end_value=datetime(9999, 1, 1, tzinfo=UTC),
-)
 
 
 @dataclass(frozen=True)
@@ -116,21 +110,6 @@ class BatchPlan:
 
     def mark(self, event: Event, status: str, reason: str | None = None) -> None:
         self.outcome[event.id] = (status, reason)
-
-
-class PayloadClient:
-    """Stands in for `ShopifyClient` so `shopify_source` pages through webhook payloads."""
-
-    def __init__(self, pages: Mapping[str, list[dict[str, Any]]]) -> None:
-        self.pages = {_PATHS[resource]: records for resource, records in pages.items()}
-
-    def paginate(self, path: str, **_: Any) -> Iterator[list[dict[str, Any]]]:
-        if self.pages.get(path):
-            yield [dict(record) for record in self.pages[path]]
-
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Webhooks carry list records only: the shop resource is never selected."""
-        raise LookupError(f"webhook payloads hold no {path}")
 
 
 def _updated_at(event: Event) -> datetime:
@@ -236,7 +215,7 @@ def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: BatchPlan
         columns = _raw_columns(conn, tenant.raw_schema, resource)
         current: dict[int, datetime] = {}
         if {"id", CURSOR} <= columns:
-            deleted = sql.SQL(DELETED_COLUMN if DELETED_COLUMN in columns else "null")
+            deleted = sql.SQL(DELETED_AT if DELETED_AT in columns else "null")
             query = sql.SQL(
                 "select id, updated_at, {} is not null from {}.{} where id = any(%s)"
             ).format(deleted, sql.Identifier(tenant.raw_schema), sql.Identifier(resource))
@@ -255,15 +234,18 @@ def drop_stale(conn: psycopg.Connection, tenant: tenants.Tenant, plan: BatchPlan
 
 
 def load_upserts(tenant: tenants.Tenant, plan: BatchPlan, settings: Settings) -> str | None:
-    """One dlt run of the tenant's pipeline with the batch's payloads; its load id."""
-    pages = {res: [e.payload for e in v.values()] for res, v in plan.upserts.items() if v}
-    if not pages:
-        return None
-    source = shopify_source(PayloadClient(pages), lookback_seconds=0).with_resources(*pages)
-    for resource in pages:
-        source.resources[resource].apply_hints(incremental=_ALL_TIME)
-    info = tenant_pipeline(tenant, settings).run(source, loader_file_format=LOADER_FILE_FORMAT)
-    return info.loads_ids[-1] if info.loads_ids else None
+    """Load the batch's payloads as bulk lines, one load per resource; the last load id."""
+    pipeline = tenant_pipeline(tenant, settings)
+    load_id = None
+    for resource, versions in plan.upserts.items():
+        if not versions:
+            continue
+        lines = [line for e in versions.values() for line in webhook_lines(resource, e.payload)]
+        load_lines(pipeline, resource, lines, cursor=None)
+        trace = pipeline.last_trace
+        assert trace is not None and trace.last_load_info is not None  # it just loaded
+        load_id = trace.last_load_info.loads_ids[-1]
+    return load_id
 
 
 def flag_deletes(
@@ -277,15 +259,10 @@ def flag_deletes(
         table = sql.Identifier(tenant.raw_schema, resource)
         if "id" in _raw_columns(conn, tenant.raw_schema, resource):
             conn.execute(
-                sql.SQL("alter table {} add column if not exists {} timestamptz").format(
-                    table, sql.Identifier(DELETED_COLUMN)
-                )
-            )
-            conn.execute(
                 sql.SQL(
                     "update {} set {col} = coalesce({col}, now()), _dlt_load_id = %s "
                     "where id = any(%s)"
-                ).format(table, col=sql.Identifier(DELETED_COLUMN)),
+                ).format(table, col=sql.Identifier(DELETED_AT)),
                 (load_id, list(events)),
             )
 
@@ -363,7 +340,8 @@ def load_isolating(
         try:
             load_id = load_upserts(tenant, part, settings) or load_id
         except Exception as exc:
-            if len(group) > 1 and loads + len(groups) + 2 <= ISOLATION_LOADS:
+            splittable = not isinstance(exc, ContractMismatch)  # no half of it would load
+            if splittable and len(group) > 1 and loads + len(groups) + 2 <= ISOLATION_LOADS:
                 groups += [group[: len(group) // 2], group[len(group) // 2 :]]
                 continue
             log.exception("webhook load of tenant %s failed (%s events)", tenant.id, len(group))
@@ -379,7 +357,7 @@ def _apply(
     drop_stale(conn, tenant, plan)
     batch.load_id, failed = load_isolating(tenant, plan, settings)
     if any(plan.deletes.values()):
-        batch.load_id = batch.load_id or privacy.new_load_id()
+        batch.load_id = batch.load_id or new_load_id()
         try:
             flag_deletes(conn, tenant, plan, batch.load_id)
         except Exception as exc:

@@ -21,7 +21,8 @@ import msgspec
 from simulator import pagination, truth
 from simulator.activity import run_live_activity
 from simulator.faults import Faults
-from simulator.ratelimit import RateLimit
+from simulator.graphql import bulk, endpoint
+from simulator.ratelimit import QueryCostLimit, RateLimit
 from simulator.shop import Shop, ShopSpec
 from simulator.store import RESOURCES, SINGULAR, ApiError
 from simulator.webhooks import DeliveryConfig
@@ -87,6 +88,9 @@ class SimulatorApp:
         if scope["type"] != "http":
             return
         parts = scope["path"].strip("/").split("/")
+        if parts[0] == "_bulk" and len(parts) == 2:
+            await self._bulk_file(scope, receive, send, parts[1].removesuffix(".jsonl"))
+            return
         try:
             response: Response | None
             if parts[0] == "_sim":
@@ -120,9 +124,19 @@ class SimulatorApp:
                 if live is not None:
                     live.cancel()
                 for shop in self.shops.values():
+                    await shop.bulk.close()
                     await shop.hooks.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _bulk_file(self, scope: Scope, receive: Receive, send: Send, token: str) -> None:
+        """A bulk operation's result file (its URL stands in for Shopify's signed URL)."""
+        shop = next((s for s in self.shops.values() if s.bulk.file_for(token)), None)
+        op = shop.bulk.file_for(token) if shop else None
+        drop = None
+        if shop is not None and op is not None and shop.faults.download_drops():
+            drop = lambda: _drop_connection(receive)  # noqa: E731
+        await bulk.serve_file(scope, send, op, drop)
 
     # admin API --------------------------------------------------------------------------
 
@@ -133,7 +147,8 @@ class SimulatorApp:
         token = dict(scope["headers"]).get(b"x-shopify-access-token", b"")
         if not hmac.compare_digest(token, shop.profile.token.encode()):
             return Response(401, {"errors": UNAUTHORIZED}, [_call_limit(shop)])
-        if not shop.bucket.take():
+        graphql = parts[2:3] == ["api"] and parts[4:] == ["graphql.json"]
+        if not graphql and not shop.bucket.take():  # GraphQL is paced by query cost instead
             headers = [_call_limit(shop), (b"retry-after", b"1.0")]
             return Response(429, {"errors": THROTTLED}, headers)
         call_limit = _call_limit(shop)
@@ -165,7 +180,10 @@ class SimulatorApp:
         params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         version_header = (b"x-shopify-api-version", version.encode())
         resource = rest[0].removesuffix(".json")
-        if resource == "webhooks":
+        if rest == ["graphql.json"] and method == "POST":
+            status, body = endpoint.respond(shop, await _raw(receive), version, _base_url(scope))
+            response = Response(status, body)
+        elif resource == "webhooks":
             response = await self._webhooks(scope, receive, shop, rest, params, version)
         elif method != "GET":
             raise ApiError(404, "Not Found")
@@ -329,6 +347,8 @@ class SimulatorApp:
 CONFIGS: dict[str, tuple[type, Callable[[Shop], Any], Callable[[Shop, Any], None]]] = {
     "faults": (Faults, lambda s: s.faults.config, lambda s, c: s.faults.configure(c)),
     "rate_limit": (RateLimit, lambda s: s.bucket.config, lambda s, c: s.bucket.configure(c)),
+    "query_cost": (QueryCostLimit, lambda s: s.points.config, lambda s, c: s.points.configure(c)),
+    "bulk": (bulk.BulkConfig, lambda s: s.bulk.config, lambda s, c: s.bulk.configure(c)),
     "webhook_delivery": (
         DeliveryConfig,
         lambda s: s.hooks.config,

@@ -6,6 +6,7 @@ import click
 import msgspec
 
 from simulator import money
+from simulator.ratelimit import PLANS
 from simulator.server import RunningSimulator, SimConfig, serve
 from simulator.shop import ShopSpec
 
@@ -30,6 +31,13 @@ def simulator() -> None:
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--rate-limit", type=click.Choice(["on", "off"]), default="on", show_default=True)
 @click.option(
+    "--plan",
+    type=click.Choice(list(PLANS)),
+    default="standard",
+    show_default=True,
+    help="The shops' GraphQL plan (point bucket and restore rate).",
+)
+@click.option(
     "--live",
     default=0.0,
     show_default=True,
@@ -37,7 +45,14 @@ def simulator() -> None:
     help="Seconds between live new orders/checkouts across the shops (0 = off).",
 )
 def serve_command(
-    host: str, port: int, n_shops: int, orders: str, seed: int, rate_limit: str, live: float
+    host: str,
+    port: int,
+    n_shops: int,
+    orders: str,
+    seed: int,
+    rate_limit: str,
+    plan: str,
+    live: float,
 ) -> None:
     """Serve demo-1 .. demo-N shops, each in its own currency and time zone."""
     sizes = _sizes(orders, n_shops)
@@ -51,6 +66,7 @@ def serve_command(
                 seed=seed,
                 currency=currency,
                 timezone=money.CURRENCIES[currency][2],
+                plan=plan,
             )
         )
     config = SimConfig(

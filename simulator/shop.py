@@ -11,7 +11,8 @@ import msgspec
 from simulator import generator as gen
 from simulator import money
 from simulator.faults import FaultInjector
-from simulator.ratelimit import LeakyBucket, RateLimit
+from simulator.graphql.bulk import BulkOperations
+from simulator.ratelimit import PLANS, LeakyBucket, PointBucket, QueryCostLimit, RateLimit
 from simulator.store import ShopStore
 from simulator.timeutil import now
 from simulator.webhooks import WebhookHub
@@ -32,6 +33,7 @@ class ShopSpec(msgspec.Struct, kw_only=True):
     bucket: int = 40
     leak: float = 2.0
     rate_limit: bool = True
+    plan: str = "standard"  # GraphQL cost bucket: standard, advanced, plus, enterprise
     days: int = 730
     anchor: datetime | None = None
     customers: int | None = None
@@ -47,6 +49,8 @@ class ShopSpec(msgspec.Struct, kw_only=True):
             raise msgspec.ValidationError(
                 f"currency must be one of {', '.join(sorted(money.CURRENCIES))}"
             )
+        if self.plan not in PLANS:
+            raise msgspec.ValidationError(f"plan must be one of {', '.join(PLANS)}")
         if self.bucket < 1 or self.leak <= 0 or self.days < 1:
             raise msgspec.ValidationError("bucket, leak and days must be positive")
 
@@ -89,10 +93,12 @@ class Shop:
                 leak_per_second=spec.leak,
             )
         )
+        self.points = PointBucket(QueryCostLimit(plan=spec.plan))
         self.faults = FaultInjector()
         self.hooks = WebhookHub(
             self.profile.domain, self.profile.webhook_secret, self.profile.clock
         )
+        self.bulk = BulkOperations(self.store, self.hooks, self.faults)
         self.read_ahead: dict[tuple, tuple[int, tuple]] = {}  # see SimulatorApp._read_ahead
         self.page_key = hashlib.sha256(f"page:{self.profile.token}".encode()).digest()
 
@@ -135,6 +141,7 @@ class Shop:
             "admin_url": f"{base_url}/{p.domain}/admin/api/{DEFAULT_VERSION}",
             "counts": {name: t.live for name, t in self.store.tables.items()},
             "rate_limit": msgspec.to_builtins(self.bucket.config),
+            "query_cost": msgspec.to_builtins(self.points.config),
         }
 
     def shop_json(self) -> dict:

@@ -26,6 +26,7 @@ from simulator.timeutil import ShopClock, now, utc_iso_now
 TOPICS = frozenset(
     {
         "app/uninstalled",
+        "bulk_operations/finish",
         "carts/create",
         "carts/update",
         "checkouts/create",

@@ -7,7 +7,7 @@ from litestar.exceptions import ClientException
 
 from api.errors import BadGatewayException
 from core.settings import Settings
-from ingestion.client import ShopifyAuthError, ShopifyError, fetch_shop
+from ingestion.graphql import ShopifyAuthError, ShopifyError, fetch_shop
 
 # A person is waiting: fail fast instead of the sync's patient retry schedule.
 _CHECK_RETRIES = 1
@@ -15,7 +15,7 @@ _CHECK_TIMEOUT_SECONDS = 10
 
 
 async def verify_store_token(shop_domain: str, access_token: str, settings: Settings) -> None:
-    """GET shop.json with the token; 400 if the store rejects it, 502 if unreachable."""
+    """Read the `shop` with the token; 400 if the store rejects it, 502 if unreachable."""
     shopify = settings.shopify.model_copy(
         update={
             "max_retries": min(settings.shopify.max_retries, _CHECK_RETRIES),
@@ -29,6 +29,6 @@ async def verify_store_token(shop_domain: str, access_token: str, settings: Sett
         raise ClientException("the store rejected the Shopify access token") from None
     except ShopifyError:
         raise BadGatewayException("could not reach the store to check the access token") from None
-    reported = shop.get("myshopify_domain")
+    reported = shop.get("myshopifyDomain")
     if reported and reported != shop_domain:
         raise ClientException("the access token belongs to another store")

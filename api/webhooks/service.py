@@ -17,7 +17,7 @@ from api.webhooks.schemas import Registration, WebhookEventOut
 from core import crypto
 from core.audit import record as audit
 from core.settings import Settings
-from ingestion.client import ShopifyError
+from ingestion.graphql import ShopifyError
 
 
 class WebhookService:

@@ -13,8 +13,8 @@ name, folder and lock. A tenant that fails is recorded on its partition (`sync_e
 and the others carry on; the dbt step then builds the batch and fails the run naming
 every tenant that failed.
 
-`shopify_raw_assets()` builds the assets when the definitions load (it makes a Shopify
-client and a dlt pipeline for the specs): never at import.
+`shopify_raw_assets()` builds the assets when the definitions load (it makes the dlt
+source and a pipeline for the specs): never at import.
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` and `config`
@@ -38,7 +38,6 @@ from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from core.settings import Settings
-from ingestion.client import connect
 from ingestion.pipeline import pipelines_dir
 from ingestion.source import SOURCE_NAME, shopify_source
 from orchestration import work
@@ -63,16 +62,15 @@ class ShopifyTranslator(DagsterDltTranslator):
                 key=AssetKey([SOURCE_NAME, data.resource.name]),
                 deps=[],
                 group_name="ingestion",
-                description=f"Raw Shopify {data.resource.name} of the tenant (dlt, merged "
-                "on id, incremental on updated_at), with their nested tables.",
+                description=f"Raw Shopify {data.resource.name} of the tenant (flattened from "
+                "GraphQL bulk lines, merged on id), with their nested tables.",
             )
         )
 
 
-def _definition_source(settings: Settings) -> dlt.sources.DltSource:
+def _definition_source() -> dlt.sources.DltSource:
     """The source's shape for the asset specs; never run (each sync builds its own)."""
-    client = connect("definitions.myshopify.com", "unused", settings)
-    return shopify_source(client, lookback_seconds=0)
+    return shopify_source()
 
 
 def _definition_pipeline(settings: Settings) -> dlt.Pipeline:
@@ -195,7 +193,7 @@ def shopify_raw_assets(settings: Settings) -> AssetsDefinition:
     """The raw assets, partitioned by tenant, backfilled in batches of
     ORCHESTRATION_BATCH_SIZE."""
     return dlt_assets(
-        dlt_source=_definition_source(settings),
+        dlt_source=_definition_source(),
         dlt_pipeline=_definition_pipeline(settings),
         name=SYNC_OP,
         partitions_def=TENANTS,

@@ -72,7 +72,7 @@ def test_guests_custom_lines_and_money_survive_exactly(sim, make_tenant, conn):
         "orders.subtotal_price",
         "orders.total_tax",
         "orders.total_discounts",
-        "orders.total_price_set__shop_money__amount",
+        "orders.total_shipping_price_set__shop_money__amount",
         "orders__line_items.price",
         "orders__line_items__discount_allocations.amount",
         "orders__refunds__transactions.amount",

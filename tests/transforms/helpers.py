@@ -1,8 +1,8 @@
-"""Helpers of the transforms tests: simulator stores loaded raw with dlt, built by dbt.
+"""Helpers of the transforms tests: simulator stores loaded raw, built by dbt.
 
-Raw data is loaded straight from the simulator's records with dlt (the shapes the
-ingestion produces), so these tests depend on the simulator and dbt only. Builds are
-expensive (a few seconds per dbt invocation): stores are built once per package.
+Raw data is loaded straight from the simulator's REST records through ingestion's own
+line load (as webhooks are: `webhook_lines` -> `load_lines`), so these tests need no sync.
+Builds are expensive (a few seconds per dbt invocation): stores are built once per package.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from psycopg.rows import dict_row
 
 from core.settings import get_settings
 from dbt_project import runner
+from ingestion.lines import webhook_lines
+from ingestion.pipeline import load_lines
 from simulator import truth
 from simulator.shop import Shop, ShopSpec
 
@@ -79,7 +81,7 @@ class Tenant:
     url: str
 
     def load(self, **records: list[dict]) -> None:
-        """Merge raw records into the tenant's schema exactly as dlt does for ingestion."""
+        """Merge REST records into the tenant's raw schema exactly as webhooks are."""
         load_raw(self.url, self.raw_schema, records)
 
     def load_store(self) -> None:
@@ -106,20 +108,17 @@ class Tenant:
 
 
 def load_raw(url: str, schema: str, records: dict[str, list[dict]]) -> None:
-    """One dlt load (one `_dlt_load_id`) merging each table's records on `id`."""
+    """One load per resource merging its REST records on `id`, as a webhook batch is."""
     pipeline = dlt.pipeline(
         pipeline_name=f"test_{schema}",
         destination=dlt.destinations.postgres(url),
         dataset_name=schema,
         pipelines_dir=str(get_settings().data_dir / "dlt"),
     )
-    resources = [
-        dlt.resource(
-            rows, name=RAW_TABLE.get(name, name), write_disposition="merge", primary_key="id"
-        )
-        for name, rows in records.items()
-    ]
-    pipeline.run(resources).raise_on_failed_jobs()
+    for name, rows in records.items():
+        resource = RAW_TABLE.get(name, name)
+        lines = [line for row in rows for line in webhook_lines(resource, row)]
+        load_lines(pipeline, resource, lines, cursor=None)
 
 
 def query(url: str, sql: str, *params: Any, **named: Any) -> list[dict[str, Any]]:

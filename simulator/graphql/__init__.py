@@ -1,0 +1,1 @@
+"""The GraphQL Admin API of the simulator: schema, execution, connections, search, bulk."""
