@@ -259,6 +259,8 @@ FIELDS: dict[str, dict[str, Getter | WithShop]] = {
     },
     "Order": {
         "id": gid("Order"),
+        # Shopify's `number` is the order number its `name` shows (#1001), REST's order_number
+        "number": key("order_number"),
         "cancelReason": upper("cancel_reason"),
         "cancelledAt": key("cancelled_at"),
         "closed": lambda rec: rec.get("closed_at") is not None,

@@ -18,7 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from core import tenants
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from simulator.server import SimConfig, run_in_thread
 
 
@@ -152,3 +152,8 @@ def raw_count(
     row = conn.execute(f'select count({what}) from "{schema}"."{table}" where {where}').fetchone()
     assert row is not None
     return int(row[0])
+
+
+def shopify_settings(settings: Settings, **changes: Any) -> Settings:
+    """`settings` with some of its Shopify group changed (e.g. faster bulk polls)."""
+    return settings.model_copy(update={"shopify": settings.shopify.model_copy(update=changes)})

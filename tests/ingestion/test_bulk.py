@@ -4,7 +4,6 @@ operations picked up again by a later process."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -16,11 +15,12 @@ from core.settings import Settings, get_settings
 from ingestion.bulk import BulkError, BulkHandle, BulkOperations, BulkStatus
 from ingestion.graphql import ShopifyGraphQL
 from ingestion.queries import CUSTOMERS, ORDERS, RESOURCES
+from tests.ingestion.conftest import shopify_settings
 
 
 @pytest.fixture
 def settings(ingestion_env: dict) -> Settings:
-    return dataclasses.replace(get_settings(), shopify_bulk_poll_seconds=0.05)
+    return shopify_settings(get_settings(), bulk_poll_seconds=0.05)
 
 
 def _bulk(shop: dict, settings: Settings, work: Path, **kwargs) -> BulkOperations:
@@ -106,7 +106,7 @@ def test_a_dropped_download_resumes_with_range_to_an_identical_file(sim, setting
 def test_an_operation_that_never_finishes_is_cancelled_after_the_timeout(sim, settings, tmp_path):
     shop = sim.shop(orders=10, rate_limit=False)
     sim.configure(shop["domain"], "faults", bulk_stall_rate=1.0)
-    quick = dataclasses.replace(settings, shopify_bulk_timeout_seconds=1)
+    quick = shopify_settings(settings, bulk_timeout_seconds=1)
     try:
         with _bulk(shop, quick, tmp_path) as bulk:
             handle = bulk.start("customers", CUSTOMERS.bulk_query())
@@ -147,7 +147,7 @@ def test_a_later_process_picks_up_the_operation_and_the_partial_download(sim, se
         assert running.resumed and running.operation_id == started.operation_id
         status = second.wait(running)
     sim.configure(shop["domain"], "faults", bulk_slow_ms=0, download_drop_rate=1.0)
-    impatient = dataclasses.replace(settings, shopify_max_retries=0)
+    impatient = shopify_settings(settings, max_retries=0)
     try:
         with _bulk(shop, impatient, tmp_path) as third, pytest.raises(BulkError):
             third.download(running, status, tmp_path / "orders.jsonl")

@@ -3,7 +3,6 @@ waits, one-line errors that hold no secret, and cursor paging that misses nothin
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 from core.settings import Settings, get_settings
 from ingestion.graphql import ShopifyAuthError, ShopifyError, ShopifyGraphQL, fetch_shop
 from ingestion.queries import CUSTOMERS, ORDERS
+from tests.ingestion.conftest import shopify_settings
 
 
 @pytest.fixture
@@ -218,12 +218,13 @@ def test_a_token_without_the_needed_scope_is_one_clear_auth_error(settings):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         template = f"http://127.0.0.1:{server.server_port}/{{shop}}"
-        scoped = dataclasses.replace(settings, shopify_endpoint_template=template)
+        scoped = shopify_settings(settings, endpoint_template=template)
         client = ShopifyGraphQL("scopeless.myshopify.com", "shpat_secret", scoped)
         with client, pytest.raises(ShopifyAuthError) as info:
             client.count(ORDERS)
     finally:
         server.shutdown()
+        server.server_close()
     assert str(info.value) == (
         "Count (POST /scopeless.myshopify.com/admin/api/2026-10/graphql.json): the access "
         "token lacks a needed scope (ACCESS_DENIED): Access denied for orders field. "

@@ -4,7 +4,6 @@ identical rows of every raw table."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +15,7 @@ from ingestion.flatten import flatten
 from ingestion.graphql import ShopifyGraphQL
 from ingestion.lines import page_lines, webhook_lines, write_lines
 from ingestion.queries import RESOURCES
+from tests.ingestion.conftest import shopify_settings
 
 # raw resource -> (REST list, its parameters): the webhook payloads of the same records
 REST = {
@@ -28,7 +28,7 @@ REST = {
 
 @pytest.fixture
 def settings(ingestion_env: dict) -> Settings:
-    return dataclasses.replace(get_settings(), shopify_bulk_poll_seconds=0.05)
+    return shopify_settings(get_settings(), bulk_poll_seconds=0.05)
 
 
 def raw_rows(resource: str, paths: list[Path]) -> dict[str, list[dict]]:

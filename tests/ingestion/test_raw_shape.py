@@ -6,11 +6,11 @@ over HTTP and loaded with `ingestion.pipeline.load_lines`, as a backfill loads i
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from core.settings import get_settings
 from ingestion.pipeline import load_lines, tenant_pipeline
+from tests.ingestion.conftest import shopify_settings
 from tests.ingestion.test_lines import bulk_files
 
 SNAPSHOT = Path(__file__).with_name("raw_shape.tsv")
@@ -31,7 +31,7 @@ def raw_shape(conn, schema: str) -> list[str]:
 def test_a_fixed_store_loads_into_the_same_raw_tables(sim, make_tenant, conn, tmp_path):
     shop = sim.shop(**STORE, rate_limit=False)
     tenant = make_tenant(shop)
-    settings = dataclasses.replace(get_settings(), shopify_bulk_poll_seconds=0.05)
+    settings = shopify_settings(get_settings(), bulk_poll_seconds=0.05)
     pipeline = tenant_pipeline(tenant, settings)
     for resource, path in bulk_files(shop, settings, tmp_path).items():
         assert load_lines(pipeline, resource, [path], cursor=None)[resource] > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from core.settings import get_settings
@@ -86,8 +88,8 @@ def test_tenants_sharing_shopify_ids_stay_apart(make_tenant):
             "join marts.agg_product_revenue p using (tenant_id) where tenant_id = %s",
             tenant.id,
         )
-        assert [(r["orders_count"], str(r["lifetime_spend"]), str(r["revenue"])) for r in rows] == [
-            (1, spend, spend)
+        assert [(r["orders_count"], r["lifetime_spend"], r["revenue"]) for r in rows] == [
+            (1, Decimal(spend), Decimal(spend))
         ]
 
 
