@@ -26,6 +26,7 @@ from core.settings import get_settings
 from dbt_project import runner
 from ingestion.lines import webhook_lines
 from ingestion.pipeline import load_lines
+from ingestion.raw_contract import new_load_id
 from simulator import truth
 from simulator.shop import Shop, ShopSpec
 
@@ -119,6 +120,25 @@ def load_raw(url: str, schema: str, records: dict[str, list[dict]]) -> None:
         resource = RAW_TABLE.get(name, name)
         lines = [line for row in rows for line in webhook_lines(resource, row)]
         load_lines(pipeline, resource, lines, cursor=None)
+        # `_xeno_deleted_at` on a record: flagged as a delete webhook flags it
+        with psycopg.connect(url, autocommit=True) as conn:
+            for row in rows:
+                if row.get("_xeno_deleted_at"):
+                    conn.execute(
+                        f'update "{schema}"."{resource}" set _xeno_deleted_at = %s, '
+                        "_dlt_load_id = %s where id = %s",
+                        (row["_xeno_deleted_at"], new_load_id(), row["id"]),
+                    )
+
+
+def corrupt_money(url: str, schema: str) -> None:
+    """Raw money that no longer casts: as a hand-edited or foreign raw schema could hold
+    (ingestion itself refuses such values), so every build of the tenant fails on it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, column in (("orders", "total_price"), ("orders__line_items", "price")):
+            raw = f'"{schema}"."{table}"'
+            conn.execute(f"alter table {raw} alter column {column} type text")
+            conn.execute(f"update {raw} set {column} = 'not money'")
 
 
 def query(url: str, sql: str, *params: Any, **named: Any) -> list[dict[str, Any]]:

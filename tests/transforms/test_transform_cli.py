@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 
 import pytest
 
 from core import migrate
 from core.settings import get_settings
 from dbt_project import runner
-from tests.transforms.helpers import load_raw, query
+from tests.transforms.helpers import corrupt_money, load_raw, query
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,8 @@ def fresh(make_database, make_tenant):
     for n, tenant in enumerate(good, start=1):
         load_raw(url, tenant.raw_schema, {"orders": [order(n, f"{n}0.00")]})
     broken = make_tenant(url=url)
-    load_raw(url, broken.raw_schema, {"orders": [order(3, "not money")]})
+    load_raw(url, broken.raw_schema, {"orders": [order(3, "30.00")]})
+    corrupt_money(url, broken.raw_schema)
     return url, good, broken
 
 
@@ -62,7 +64,7 @@ def test_concurrent_first_builds_of_two_tenants(fresh):
         rows = query(
             url, "select total_revenue from marts.fct_orders where tenant_id = %s", tenant.id
         )
-        assert [str(r["total_revenue"]) for r in rows] == [f"{n}0.00"]
+        assert [r["total_revenue"] for r in rows] == [Decimal(f"{n}0.00")]
 
 
 def test_transform_all_reports_a_failed_tenant_and_builds_the_others(fresh):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -66,8 +67,8 @@ def test_incremental_build_matches_truth(changed):
     )
     assert row["counted"] == expected["counts"]["orders_counted"]
     assert row["all_orders"] == expected["counts"]["orders_all"]
-    assert str(row["revenue"]) == expected["totals"]["total_revenue"]
-    assert str(row["refunds"]) == expected["totals"]["refunds"]
+    assert row["revenue"] == Decimal(expected["totals"]["total_revenue"])
+    assert row["refunds"] == Decimal(expected["totals"]["refunds"])
     assert row["deleted"] == 0
     daily = query(
         tenant.url,
@@ -75,8 +76,8 @@ def test_incremental_build_matches_truth(changed):
         "where tenant_id = %s and order_count > 0 order by date",
         tenant.id,
     )
-    assert [(r["date"].isoformat(), r["order_count"], str(r["net_revenue"])) for r in daily] == [
-        (d["date"], d["orders"], d["net_revenue"]) for d in expected["revenue_by_day"]
+    assert [(r["date"].isoformat(), r["order_count"], r["net_revenue"]) for r in daily] == [
+        (d["date"], d["orders"], Decimal(d["net_revenue"])) for d in expected["revenue_by_day"]
     ]
     spend = query(
         tenant.url,
@@ -85,10 +86,9 @@ def test_incremental_build_matches_truth(changed):
         tenant.id,
     )
     assert {
-        r["customer_id"]: (r["first_name"], r["orders_count"], str(r["lifetime_spend"]))
-        for r in spend
+        r["customer_id"]: (r["first_name"], r["orders_count"], r["lifetime_spend"]) for r in spend
     } == {
-        c["customer_id"]: (c["first_name"], c["orders"], c["spend"])
+        c["customer_id"]: (c["first_name"], c["orders"], Decimal(c["spend"]))
         for c in expected["revenue_by_customer"]
     }
     products = query(
@@ -96,8 +96,9 @@ def test_incremental_build_matches_truth(changed):
         "select product_id, quantity, revenue from marts.agg_product_revenue where tenant_id = %s",
         tenant.id,
     )
-    assert {r["product_id"]: (r["quantity"], str(r["revenue"])) for r in products} == {
-        p["product_id"]: (p["quantity"], p["revenue"]) for p in expected["revenue_by_product"]
+    assert {r["product_id"]: (r["quantity"], r["revenue"]) for r in products} == {
+        p["product_id"]: (p["quantity"], Decimal(p["revenue"]))
+        for p in expected["revenue_by_product"]
     }
     (checkouts,) = query(
         tenant.url,
@@ -162,10 +163,10 @@ def test_sparse_raw_schema_with_unexpected_columns_builds(make_tenant):
         "where tenant_id = %s and order_count > 0",
         tenant.id,
     )
-    assert (row["order_count"], str(row["total_revenue"]), str(row["gross_sales"])) == (
+    assert (row["order_count"], row["total_revenue"], row["gross_sales"]) == (
         1,
-        "30.00",
-        "30.00",
+        Decimal("30.00"),
+        Decimal("30.00"),
     )
     (product,) = query(
         tenant.url,
@@ -173,10 +174,10 @@ def test_sparse_raw_schema_with_unexpected_columns_builds(make_tenant):
         "where tenant_id = %s",
         tenant.id,
     )
-    assert (product["product_key"], product["product_title"], str(product["revenue"])) == (
+    assert (product["product_key"], product["product_title"], product["revenue"]) == (
         0,
         "Custom items",
-        "30.00",
+        Decimal("30.00"),
     )
 
 

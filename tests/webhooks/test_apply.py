@@ -52,10 +52,10 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
     older = order(sim, shop, updated_at="2024-06-01T10:00:00Z", email="older@example.com")
     deliver(server.url, shop, "orders/updated", newer)
     deliver(server.url, shop, "orders/updated", older)  # same batch: the newest wins
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.skipped) == (1, 1)
     deliver(server.url, shop, "orders/updated", older)  # a later batch: still stale
-    assert apply_pending(shop.tenant.id).skipped == 1
+    assert apply_pending(shop.tenant.id, get_settings()).skipped == 1
     newest = [("newest@example.com",)]
     assert raw(conn, shop, "select email from {s}.orders where id = %s", ORDER_ID) == newest
     lines = raw(conn, shop, "select count(*) from {s}.orders__line_items")[0][0]
@@ -65,12 +65,14 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
     deliver(server.url, shop, "products/delete", {"id": 424242})  # never loaded
     deliver(server.url, shop, "carts/create", {"id": "c1", "token": "c1"})
     deliver(server.url, shop, "shop/update", {"id": 1})
-    batch = apply_pending(shop.tenant.id)
+    batch = apply_pending(shop.tenant.id, get_settings())
     assert (batch.applied, batch.skipped, batch.unhandled) == (2, 1, 1)
     flagged = raw(conn, shop, "select _xeno_deleted_at is not null from {s}.orders")
     assert flagged == [(True,)]
     deliver(server.url, shop, "orders/updated", order(sim, shop, updated_at="2030-01-01T00:00:00Z"))
-    assert apply_pending(shop.tenant.id).skipped == 1  # a deleted order stays deleted
+    assert (
+        apply_pending(shop.tenant.id, get_settings()).skipped == 1
+    )  # a deleted order stays deleted
     assert stored(conn, shop.tenant.id, "status = 'unhandled' and topic = 'shop/update'") == 1
 
 
