@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from core import analysts
 from core.cli import cli
+from core.settings import get_settings
 from dbt_project.runner import MART_MODELS
 
 pytestmark = pytest.mark.slow
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 def grant(database_url: str, tenant, login: str) -> analysts.Granted:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        return analysts.grant(conn, tenant.id, login, actor="test", base_url=database_url)
+        return analysts.grant(
+            conn, tenant.id, login, actor="test", settings=get_settings(), base_url=database_url
+        )
 
 
 def revoke(database_url: str, tenant, login: str) -> bool:

@@ -81,7 +81,7 @@ def test_orders_match_rest(base: Admin) -> None:
     assert [gid_number(n["id"]) for n in nodes] == list(rest)
     for node in nodes:
         order = rest[gid_number(node["id"])]
-        assert node["name"] == order["name"] and node["number"] == order["number"]
+        assert node["name"] == order["name"] and node["number"] == order["order_number"]
         assert node["displayFinancialStatus"] == order["financial_status"].upper()
         assert node["test"] == order["test"] and node["cancelledAt"] == order["cancelled_at"]
         assert money(node["totalPriceSet"]) == order["total_price"]

@@ -3,7 +3,6 @@ alike, paged by id, refusals as ``userErrors``; and Xeno's registration over it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -155,9 +154,9 @@ def test_pages_by_id_and_filters(fresh: Admin) -> None:
 
 
 def test_registration_creates_missing_topics_once(fresh: Admin, sim: RunningSimulator) -> None:
-    settings = dataclasses.replace(
-        get_settings(), shopify_endpoint_template=f"{sim.base_url}/{{shop}}"
-    )
+    defaults = get_settings()
+    shopify = defaults.shopify.model_copy(update={"endpoint_template": f"{sim.base_url}/{{shop}}"})
+    settings = defaults.model_copy(update={"shopify": shopify})
     address = "https://xeno.example/api/webhook/tenant"
     subscribe(fresh, "orders/create", address)  # already there, through REST
     subscribe(fresh, "orders/updated", "https://elsewhere.example/h")  # another address
