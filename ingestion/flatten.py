@@ -31,7 +31,9 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
 
-BATCH_ROWS = 25_000
+# Rows per Arrow batch handed to dlt: the sync process holds a few batches at a time, so
+# its peak memory follows this, not the store.
+BATCH_ROWS = 10_000
 ROW_GROUP_ROWS = 25_000
 # Inputs up to this size (a webhook batch, a page of increments) are flattened in this
 # process; larger ones in a child process, which returns DuckDB's memory when it exits.
