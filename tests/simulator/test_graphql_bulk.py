@@ -285,3 +285,4 @@ def test_finish_webhook(sim: RunningSimulator) -> None:
         }
     finally:
         receiver.server.shutdown()
+        receiver.server.server_close()

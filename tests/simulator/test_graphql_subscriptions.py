@@ -43,6 +43,7 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.server.shutdown()
+    r.server.server_close()
 
 
 def create(shop: Admin, topic: str, uri: str) -> dict:
