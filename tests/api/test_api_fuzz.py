@@ -1,4 +1,4 @@
-"""Schema-driven fuzzing (issue 15): schemathesis generates requests from `/schema/openapi.json`
+"""Schema-driven fuzzing: schemathesis generates requests from `/schema/openapi.json`
 for every operation (the event stream aside), valid and invalid, with an owner's token
 and without one, and sends them over real HTTP to a `xeno api` process. Every answer
 must be no 5xx, a documented status, the documented content type and a body that

@@ -1,4 +1,4 @@
-"""Inputs that once reached a 500 (issue 15): each is a clear 4xx now, and nothing leaks."""
+"""Inputs that once reached a 500: each is a clear 4xx now, and nothing leaks."""
 
 from __future__ import annotations
 

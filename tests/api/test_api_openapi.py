@@ -1,4 +1,4 @@
-"""The OpenAPI document says what the API does (issue 15): error shape, statuses, the
+"""The OpenAPI document says what the API does: error shape, statuses, the
 tenant header, and which routes need a token. The fuzz test checks the answers against it."""
 
 from __future__ import annotations

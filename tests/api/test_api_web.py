@@ -1,4 +1,4 @@
-"""The browser side (issue 16): the docs pages and the dashboard page load every script,
+"""The browser side: the docs pages and the dashboard page load every script,
 stylesheet and icon from Xeno itself; tests/browser renders them in Chromium."""
 
 from __future__ import annotations

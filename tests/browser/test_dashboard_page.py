@@ -1,5 +1,5 @@
 """The dashboard page (`/app`) and the API docs in a real browser, against real `xeno api`
-and `xeno worker` processes, the simulator and PostgreSQL (issue 16).
+and `xeno worker` processes, the simulator and PostgreSQL.
 
 The page's figures must be the API's: the test reads the revenue the page shows for a
 store and range and compares it with `GET /api/insights/dashboard` for the same range.
