@@ -62,6 +62,11 @@ class BulkFate(msgspec.Struct):
     stall: bool = False  # stays RUNNING until canceled
     pause_s: float = 0.0  # after every 1,000 lines
 
+    @property
+    def clean(self) -> bool:
+        """Whether the operation runs without any fault."""
+        return not (self.fail or self.stall or self.pause_s)
+
 
 class FaultInjector:
     """Draws each call's fate from ``Random(seed)``; reconfiguring restarts the sequence."""

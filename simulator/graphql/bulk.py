@@ -67,13 +67,18 @@ encoder = msgspec.json.Encoder()
 
 
 class BulkConfig(msgspec.Struct):
-    """How long result URLs stay valid (Shopify: seven days)."""
+    """How long result URLs stay valid (Shopify: seven days), and from how many table
+    positions an operation is rendered by forked workers (`bulk_workers`), how many."""
 
     url_ttl_s: float = 7 * 86400.0
+    parallel_from: int = 20_000
+    workers: int = max(1, os.cpu_count() or 1)
 
     def __post_init__(self) -> None:
         if self.url_ttl_s <= 0:
             raise msgspec.ValidationError("url_ttl_s must be positive")
+        if self.parallel_from < 1 or self.workers < 1:
+            raise msgspec.ValidationError("parallel_from and workers must be at least 1")
 
 
 class BulkOperation:
@@ -219,10 +224,16 @@ class BulkOperations:
         self.hooks.emit("bulk_operations/finish", _finish_payload(op))
 
     async def _write(self, op: BulkOperation, fate: BulkFate) -> bool:
-        """Stream the lines to the file; True when the operation fails midway (a fault)."""
-        from simulator.graphql.bulk_lines import bulk_lines
+        """Stream the lines to the file; True when the operation fails midway (a fault).
+        A large operation without faults is rendered by forked workers."""
+        from simulator.graphql import bulk_workers
+        from simulator.graphql.bulk_lines import compile_read
 
-        lines = bulk_lines(self.store, op.document)
+        read = compile_read(self.store, op.document)
+        if fate.clean and len(read.span()) >= self.config.parallel_from:
+            await bulk_workers.render(read, op, self.config.workers)
+            return False
+        lines = read.lines()
         with open(op.path, "wb", buffering=CHUNK_BYTES) as out:
             while not op.cancel_requested.is_set():
                 batch = list(itertools.islice(lines, BATCH_LINES))

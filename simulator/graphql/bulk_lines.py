@@ -9,7 +9,8 @@ in id order, so a store of any size streams in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from graphql import (
     DocumentNode,
@@ -31,12 +32,38 @@ class BulkQueryError(ValueError):
     """A document that is not a bulk query over one root connection."""
 
 
+@dataclass(frozen=True)
+class BulkRead:
+    """A compiled bulk query: which records of a table it reads, and their lines."""
+
+    table: Table
+    walk: TableWalk
+    plan: BulkPlan
+
+    def span(self) -> range:
+        """The table positions the query can match (ids and creation times are ranges)."""
+        return range(self.walk.lo, self.walk.hi)
+
+    def lines(self, positions: Iterable[int] | None = None) -> Iterator[dict]:
+        """The objects of the matching records among ``positions`` (default: all)."""
+        matches = self.walk.matches(positions)
+        get, lines = self.table.get, self.plan.lines
+        for i in matches:
+            yield from lines(get(i))
+
+
 def bulk_lines(store: ShopStore, document: DocumentNode) -> Iterator[dict]:
     """Bulk objects of a validated query document, parents before their children.
 
     Raises ``BulkQueryError`` at once (not on first iteration) for a document whose single
     root field is not one of the record connections.
     """
+    return compile_read(store, document).lines()
+
+
+def compile_read(store: ShopStore, document: DocumentNode) -> BulkRead:
+    """The records and line plan of a validated bulk query document; ``BulkQueryError``
+    for a document whose single root field is not one of the record connections."""
     operation = next(
         (d for d in document.definitions if isinstance(d, OperationDefinitionNode)), None
     )
@@ -60,11 +87,4 @@ def bulk_lines(store: ShopStore, document: DocumentNode) -> Iterator[dict]:
     plan = compile_bulk_node(ConnectionPlan(conn_type, [node], env), env)
     table = store.table(table_name)
     found = search.parse(args.get("query"), store.profile.clock, table_name)
-    walk = TableWalk(table, found, by_updated=False)
-    return _stream(table, walk, plan)
-
-
-def _stream(table: Table, walk: TableWalk, plan: BulkPlan) -> Iterator[dict]:
-    get, lines = table.get, plan.lines
-    for i in walk.matches():
-        yield from lines(get(i))
+    return BulkRead(table, TableWalk(table, found, by_updated=False), plan)

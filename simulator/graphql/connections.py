@@ -16,7 +16,7 @@ import binascii
 import heapq
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -164,11 +164,11 @@ class TableWalk:
             hi = min(hi, table.index_after(int(found.idmax)))
         self.lo, self.hi = lo, hi
 
-    def matches(self) -> Iterator[int]:
-        """Every matching index in id order (counts, bulk operations)."""
-        return self._filtered(range(self.lo, self.hi))
+    def matches(self, among: Iterable[int] | None = None) -> Iterator[int]:
+        """Every matching index in id order (counts, bulk operations), or those `among`."""
+        return self._filtered(range(self.lo, self.hi) if among is None else among)
 
-    def _filtered(self, indices: Iterator[int] | range) -> Iterator[int]:
+    def _filtered(self, indices: Iterable[int]) -> Iterator[int]:
         f, flags, updated = self.filter, self.table.flags, self.table.updated
         lo, hi, mask, expect = self.lo, self.hi, f.mask, f.expect
         umin, umax = f.umin, f.umax

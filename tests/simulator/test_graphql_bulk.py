@@ -255,9 +255,36 @@ def test_slow_operation_reports_progress(sim: RunningSimulator) -> None:
     assert done["status"] == "COMPLETED" and int(done["objectCount"]) > 1000
 
 
+@pytest.mark.parametrize("resource", queries.RESOURCES, ids=lambda r: r.name)
+def test_workers_write_the_same_file_as_one_process(
+    sim: RunningSimulator, resource: queries.Resource
+) -> None:
+    shop = new_shop(sim, orders=300)
+    alone = finish(shop, started(shop, resource.bulk_query()))
+    config = {"parallel_from": 1, "workers": 3}
+    assert shop.sim_call("PUT", "bulk", config).json()["workers"] == 3
+    split = finish(shop, started(shop, resource.bulk_query()))
+    assert split["status"] == "COMPLETED"
+    for count in ("objectCount", "rootObjectCount", "fileSize"):
+        assert split[count] == alone[count]
+    body = httpx.get(split["url"]).content
+    assert body == httpx.get(alone["url"]).content
+    assert len(lines(body)) == int(split["objectCount"])
+
+
+def test_canceling_stops_the_workers(sim: RunningSimulator) -> None:
+    shop = new_shop(sim, orders=20_000)
+    shop.sim_call("PUT", "bulk", {"parallel_from": 1, "workers": 2})
+    gid = started(shop, queries.ORDERS.bulk_query())
+    assert graphql(shop, CANCEL, {"id": gid})["data"]["bulkOperationCancel"]["userErrors"] == []
+    op = finish(shop, gid)
+    assert op["status"] == "CANCELED" and op["url"] is None
+    assert int(op["rootObjectCount"]) < 20_000
+
+
 def test_url_expires(sim: RunningSimulator) -> None:
     shop = new_shop(sim, orders=5)
-    assert shop.sim_call("PUT", "bulk", {"url_ttl_s": 0.5}).json() == {"url_ttl_s": 0.5}
+    assert shop.sim_call("PUT", "bulk", {"url_ttl_s": 0.5}).json()["url_ttl_s"] == 0.5
     op = finish(shop, started(shop, queries.CUSTOMERS.bulk_query()))
     assert httpx.get(op["url"]).status_code == 200
     time.sleep(0.6)
