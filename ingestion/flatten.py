@@ -1,7 +1,7 @@
 """Bulk-format JSONL into the raw tables, with DuckDB: one SQL statement per raw table.
 
 `flatten(resource, paths)` reads a resource's JSONL files (a bulk operation's result, or lines
-written by `ingestion.lines`) once into a DuckDB table on disk (`src`, in file order), then
+written by `ingestion.lines`) once into a DuckDB table (`src`, in file order), then
 runs each raw table's statement (`flatten_sql/<table>.sql`): GIDs become integers, camelCase
 the raw column names, `MoneyBag` exact DECIMAL, `__parentId` the parent key. Each result is
 cast to `ingestion.raw_contract` (its columns, order and types) and written as Parquet to
@@ -24,12 +24,15 @@ from contextlib import contextmanager
 from functools import cache
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from ingestion.raw_contract import BY_NAME, DELETED_AT, MONEY, tables_of
+
+if TYPE_CHECKING:  # imported where it runs: a process whose flattening runs in a child
+    import duckdb  # never loads it (25 MiB, and 40 more once it has run)
 
 # Rows per Arrow batch handed to dlt: the sync process holds a few batches at a time, so
 # its peak memory follows this, not the store.
@@ -220,8 +223,12 @@ def _error(exc: duckdb.Error, paths: Sequence[Path]) -> FlattenError:
 
 @contextmanager
 def _database(work_dir: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    import duckdb
+
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="duckdb-") as folder:
-        con = duckdb.connect(str(Path(folder) / "flatten.duckdb"))  # pages out beyond the limit
+        # in memory (a third faster to fill than a database file), paging out to the
+        # folder beyond MEMORY_LIMIT
+        con = duckdb.connect(":memory:")
         try:
             con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
             con.execute(f"set temp_directory = '{folder}'")
@@ -260,9 +267,11 @@ def _keep_newest_versions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> dict[str, Path]:
-    """Each raw table of `resource` as a Parquet file in `folder` (tables without rows
-    left out), root table first. DuckDB is closed when this returns, so the load that
+    """Each raw table of `resource` as a Parquet file in `folder` (with its columns even
+    when it has no rows), root table first. DuckDB is closed when this returns, so the load that
     follows does not share the process' memory with it."""
+    import duckdb
+
     files = [str(p) for p in paths if Path(p).stat().st_size > 0]
     written: dict[str, Path] = {}
     if not files:
@@ -281,15 +290,14 @@ def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> di
         for table in tables_of(resource):
             target = folder / f"{table.name}.parquet"
             try:
-                (count,) = con.execute(
+                con.execute(
                     f"copy ({table_sql(table.name)}) to '{target}' "
                     f"(format parquet, compression snappy, row_group_size {ROW_GROUP_ROWS}, "
                     "return_stats false)"
-                ).fetchone() or (0,)
+                )
             except duckdb.Error as exc:
                 raise _error(exc, paths) from None
-            if count:
-                written[table.name] = target
+            written[table.name] = target
     return written
 
 
@@ -311,22 +319,31 @@ def flatten(
     *,
     work_dir: Path | None = None,
     batch_rows: int = BATCH_ROWS,
+    in_process: bool | None = None,
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """(raw table, batch) pairs for every table of `resource`, root table first.
+    """(raw table, batch) pairs for every table of `resource`, root table first; a table
+    without rows gives one empty batch, so every load declares all of the resource's tables.
 
     Every input line is read (and any error raised) before the first pair. `work_dir`
-    holds DuckDB's spill files and the flattened tables (a temporary folder by default)."""
+    holds DuckDB's spill files and the flattened tables (a temporary folder by default).
+    DuckDB runs in this process when `in_process` says so (by default: for inputs up to
+    IN_PROCESS_BYTES), else in a child process."""
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="flatten-") as folder:
-        small = sum(Path(p).stat().st_size for p in paths) <= IN_PROCESS_BYTES
-        run = flatten_to_parquet if small else _flatten_in_child
+        if in_process is None:
+            in_process = sum(Path(p).stat().st_size for p in paths) <= IN_PROCESS_BYTES
+        run = flatten_to_parquet if in_process else _flatten_in_child
         for table, path in run(resource, paths, Path(folder)).items():
             # pre-buffering reads ahead of the batches: at a million orders, 80 MiB more
-            for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_rows):
-                yield table, batch
+            file = pq.ParquetFile(path, pre_buffer=False)
+            if file.metadata.num_rows == 0:
+                yield table, pa.RecordBatch.from_pylist([], schema=file.schema_arrow)
+            yield from ((table, batch) for batch in file.iter_batches(batch_rows))
 
 
 def live_ids(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The record ids (bigint) of a bulk JSONL listing ids (`{"id": "gid://..."}` lines)."""
+    import duckdb
+
     with _database(None) as con:
         try:
             reader = con.sql(

@@ -30,8 +30,6 @@ from ingestion.lines import write_lines
 from ingestion.raw_contract import BY_NAME, CONTRACT_VERSION, DELETED_AT, new_load_id
 from ingestion.source import CURSOR, SOURCE_NAME, shopify_source
 
-# The product must run offline and keep tenants' data to itself: no usage telemetry.
-dlt.config["runtime.dlthub_telemetry"] = False
 # Intermediate files are written, read once and deleted on the same disk: gzip only costs
 # CPU (measured: a third of normalize time). See docs/ingestion.md.
 dlt.config["data_writer.disable_compression"] = True
@@ -41,9 +39,6 @@ dlt.config["data_writer.buffer_max_items"] = 10_000
 # Root rows carry the load id (the incremental marts select on it); dlt adds it to Arrow
 # batches at extract.
 dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-# Shopify leaves many fields always null and dlt warns about each such column on every
-# load (CLI, API worker and Dagster runs alike); real problems still surface as errors.
-dlt.config["runtime.log_level"] = "ERROR"
 # PostgreSQL COPY from CSV loads faster than INSERT VALUES and is cheaper to write.
 LOADER_FILE_FORMAT: TLoaderFileFormat = "csv"
 
@@ -93,10 +88,12 @@ class ContractMismatch(RuntimeError):
     """The tenant's raw schema was loaded under another raw contract: full refresh first."""
 
 
-def _flattened(resource: str, paths: Sequence[Path], work_dir: Path) -> Iterator[tuple[str, Any]]:
+def _flattened(
+    resource: str, paths: Sequence[Path], work_dir: Path, in_process: bool | None
+) -> Iterator[tuple[str, Any]]:
     """The flattener's batches, its input already read: a malformed line raises here,
     before dlt starts a load."""
-    batches = flatten(resource, paths, work_dir=work_dir)
+    batches = flatten(resource, paths, work_dir=work_dir, in_process=in_process)
     first = next(batches, None)
     return chain([first] if first is not None else [], batches)
 
@@ -107,11 +104,16 @@ def load_lines(
     lines: Sequence[Path] | Iterable[dict[str, Any]],
     *,
     cursor: datetime | None,
+    whole: bool = False,
+    in_process: bool | None = None,
 ) -> dict[str, int]:
     """Load bulk-format lines of one resource (JSONL files, or line objects from
     `ingestion.lines`) into its raw tables: flatten -> Arrow -> dlt, merged on Shopify id;
     a re-delivered record replaces all of its child rows. `cursor` (if given) becomes the
-    resource's committed `updated_at` cursor, in dlt state, with the same load.
+    resource's committed `updated_at` cursor, in dlt state, with the same load. `whole`:
+    the lines are every record of the resource (a full bulk read), so they replace the
+    tables' rows, copied in directly instead of merged through staging. `in_process`:
+    whether DuckDB may run in this process (`ingestion.flatten.flatten`).
 
     Rows loaded per raw table. Raises `ingestion.flatten.FlattenError` on a malformed line
     and `ContractMismatch` for a raw schema of another contract; nothing is loaded then.
@@ -128,13 +130,15 @@ def load_lines(
         if len(paths) < len(items):  # line objects: written out for the flattener
             paths = [Path(folder) / "lines.jsonl"]
             write_lines(items, paths[0])
-        batches = _flattened(resource, paths, Path(folder))
-        source = shopify_source({resource: batches}, {resource: cursor}).with_resources(resource)
+        batches = _flattened(resource, paths, Path(folder), in_process)
+        replace = frozenset({resource} if whole else ())
+        source = shopify_source({resource: batches}, {resource: cursor}, replace)
+        source = source.with_resources(resource)
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
     counts = pipeline.normalize().row_counts
     pipeline.load()
     _record_contract(pipeline)
-    return {table: counts[table] for table in BY_NAME if table in counts}
+    return {table: counts[table] for table in BY_NAME if counts.get(table)}
 
 
 CONTRACT_TABLE = "_xeno_contract"

@@ -139,6 +139,10 @@ class _Sync:
             ) as bulk:
                 self.bulk = bulk
                 self.pipeline = self._prepare()
+                # A first sync (or full refresh) reads whole stores: DuckDB then runs only
+                # in child processes, so this process's memory does not grow by its 65 MiB.
+                first = any(last_cursor(self.pipeline, r.name) is None for r in RESOURCES)
+                self.in_process: bool | None = False if first else None
                 self._load_shop()
                 backfills = self._backfill(self._plan())
                 if reconcile:
@@ -173,7 +177,8 @@ class _Sync:
         shop = self.client.shop()
         self.tracker.page("shop", 1)
         lines = list(page_lines("shop", [shop]))
-        self._commit("shop", load_lines(self.pipeline, "shop", lines, cursor=None))
+        loaded = load_lines(self.pipeline, "shop", lines, cursor=None, in_process=self.in_process)
+        self._commit("shop", loaded)
 
     def _plan(self) -> Iterator[Resource]:
         """Load each increment now; yield the resources that need a bulk backfill."""
@@ -209,7 +214,9 @@ class _Sync:
             write_lines(page_lines(resource.name, nodes), path)
         if path.exists():
             self.tracker.phase("load", resource.name)
-            loaded = load_lines(self.pipeline, resource.name, [path], cursor=newest)
+            loaded = load_lines(
+                self.pipeline, resource.name, [path], cursor=newest, in_process=self.in_process
+            )
             self._commit(resource.name, loaded)
             path.unlink()
         return True
@@ -220,11 +227,13 @@ class _Sync:
         if not wanted:
             return set()
         lag = timedelta(seconds=self.settings.ingestion.lookback_seconds)
-        queries = {}
+        queries, whole = {}, set()
         for resource in wanted:
             cursor = last_cursor(self.pipeline, resource.name)
             since = None if cursor is None else updated_since(cursor - lag)
             queries[resource.name] = resource.bulk_query(since)
+            if since is None:
+                whole.add(resource.name)
         self.tracker.phase("bulk")
         handles = self.bulk.start_many(queries)
         for handle, status in self.bulk.completed(handles):
@@ -232,7 +241,14 @@ class _Sync:
             self.tracker.phase("download", handle.resource)
             self.bulk.download(handle, status, path)
             self.tracker.phase("load", handle.resource)
-            loaded = load_lines(self.pipeline, handle.resource, [path], cursor=status.created_at)
+            loaded = load_lines(
+                self.pipeline,
+                handle.resource,
+                [path],
+                cursor=status.created_at,
+                whole=handle.resource in whole,
+                in_process=self.in_process,
+            )
             self._commit(handle.resource, loaded)
             self.bulk.finish(handle)
             path.unlink(missing_ok=True)

@@ -5,6 +5,10 @@ no longer live are flagged, and raw schemas of another contract are refused."""
 from __future__ import annotations
 
 import copy
+import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +89,40 @@ def test_a_redelivered_order_replaces_all_of_its_child_rows(tenant, conn):
     assert [(r[0], r[1]) for r in rows] == [(1001, Decimal("2.07")), (1002, 0)]
     assert float(rows[0][2]) > float(first_load[0])  # the incremental marts see the change
     assert rows[1][2] == first_load[0]
+
+
+def test_a_whole_read_replaces_the_tables_and_later_loads_merge(tenant, conn):
+    pipeline = tenant_pipeline(tenant, get_settings())
+    load_lines(pipeline, "orders", ORDER_LINES, cursor=None, whole=True)
+    only_1002 = [line for line in ORDER_LINES if "1002" in line.get("__parentId", line["id"])]
+    assert load_lines(pipeline, "orders", only_1002, cursor=None, whole=True)["orders"] == 1
+    assert select(conn, tenant.raw_schema, "select id from {s}.orders") == [(1002,)]
+    assert not any(children_of(conn, tenant.raw_schema, ORDER).values())
+
+    # an increment after it merges, also into child tables it has no rows for
+    load_lines(pipeline, "orders", ORDER_LINES, cursor=None)
+    edited = {**ORDER_LINES[0], "updatedAt": "2024-03-05T00:00:00Z", "refunds": []}
+    edited["discountCodes"] = []
+    load_lines(pipeline, "orders", [edited, ORDER_LINES[2]], cursor=None)
+    after = children_of(conn, tenant.raw_schema, ORDER)
+    assert after == {table: [] for table in CHILDREN} | {"orders__line_items": [LINE_2]}
+    ids = select(conn, tenant.raw_schema, "select id from {s}.orders order by id")
+    assert ids == [(1001,), (1002,)]
+
+
+def test_dlt_runs_without_telemetry_and_quietly(tmp_path):
+    script = (
+        "import logging, dlt\n"
+        "import ingestion.pipeline\n"
+        "from dlt.common.runtime import anon_tracker\n"
+        f"dlt.pipeline(pipeline_name='quiet', pipelines_dir={str(tmp_path)!r})\n"
+        "print(anon_tracker._ANON_TRACKER_ENDPOINT, logging.getLogger('dlt').level)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNTIME__")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == ["None", str(logging.ERROR)]
 
 
 def test_the_cursor_commits_with_its_load_and_a_broken_file_loads_nothing(tenant, conn, tmp_path):
