@@ -225,6 +225,7 @@ class BulkOperations:
         deadline = self._clock() + self.timeout_seconds
         interval = self.poll_seconds
         while pending:
+            polled = self._clock()
             for handle in list(pending):
                 status = self.poll(handle)
                 if not status.running and status.status != "CANCELING":
@@ -238,7 +239,9 @@ class BulkOperations:
                     f"{pending[0].describe()}: not finished after {self.timeout_seconds} s "
                     "(SHOPIFY_BULK_TIMEOUT_SECONDS); cancelled"
                 )
-            self._sleep(min(interval, max(0.0, deadline - self._clock())))
+            # The wait counts from this round's polls: time the caller spent loading an
+            # operation that completed is not waited again.
+            self._sleep(max(0.0, min(polled + interval, deadline) - self._clock()))
             interval = min(interval * POLL_GROWTH, self.poll_seconds * POLL_MAX_FACTOR)
 
     def wait(self, handle: BulkHandle) -> BulkStatus:
