@@ -267,8 +267,8 @@ def _keep_newest_versions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> dict[str, Path]:
-    """Each raw table of `resource` as a Parquet file in `folder` (with its columns even
-    when it has no rows), root table first. DuckDB is closed when this returns, so the load that
+    """Each raw table of `resource` as a Parquet file in `folder` (tables without rows
+    left out), root table first. DuckDB is closed when this returns, so the load that
     follows does not share the process' memory with it."""
     import duckdb
 
@@ -290,14 +290,15 @@ def flatten_to_parquet(resource: str, paths: Sequence[Path], folder: Path) -> di
         for table in tables_of(resource):
             target = folder / f"{table.name}.parquet"
             try:
-                con.execute(
+                (count,) = con.execute(
                     f"copy ({table_sql(table.name)}) to '{target}' "
                     f"(format parquet, compression snappy, row_group_size {ROW_GROUP_ROWS}, "
                     "return_stats false)"
-                )
+                ).fetchone() or (0,)
             except duckdb.Error as exc:
                 raise _error(exc, paths) from None
-            written[table.name] = target
+            if count:
+                written[table.name] = target
     return written
 
 
@@ -321,8 +322,7 @@ def flatten(
     batch_rows: int = BATCH_ROWS,
     in_process: bool | None = None,
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """(raw table, batch) pairs for every table of `resource`, root table first; a table
-    without rows gives one empty batch, so every load declares all of the resource's tables.
+    """(raw table, batch) pairs for every table of `resource`, root table first.
 
     Every input line is read (and any error raised) before the first pair. `work_dir`
     holds DuckDB's spill files and the flattened tables (a temporary folder by default).
@@ -334,10 +334,8 @@ def flatten(
         run = flatten_to_parquet if in_process else _flatten_in_child
         for table, path in run(resource, paths, Path(folder)).items():
             # pre-buffering reads ahead of the batches: at a million orders, 80 MiB more
-            file = pq.ParquetFile(path, pre_buffer=False)
-            if file.metadata.num_rows == 0:
-                yield table, pa.RecordBatch.from_pylist([], schema=file.schema_arrow)
-            yield from ((table, batch) for batch in file.iter_batches(batch_rows))
+            for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_rows):
+                yield table, batch
 
 
 def live_ids(path: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:

@@ -104,16 +104,13 @@ def load_lines(
     lines: Sequence[Path] | Iterable[dict[str, Any]],
     *,
     cursor: datetime | None,
-    whole: bool = False,
     in_process: bool | None = None,
 ) -> dict[str, int]:
     """Load bulk-format lines of one resource (JSONL files, or line objects from
     `ingestion.lines`) into its raw tables: flatten -> Arrow -> dlt, merged on Shopify id;
     a re-delivered record replaces all of its child rows. `cursor` (if given) becomes the
-    resource's committed `updated_at` cursor, in dlt state, with the same load. `whole`:
-    the lines are every record of the resource (a full bulk read), so they replace the
-    tables' rows, copied in directly instead of merged through staging. `in_process`:
-    whether DuckDB may run in this process (`ingestion.flatten.flatten`).
+    resource's committed `updated_at` cursor, in dlt state, with the same load.
+    `in_process`: whether DuckDB may run in this process (`ingestion.flatten.flatten`).
 
     Rows loaded per raw table. Raises `ingestion.flatten.FlattenError` on a malformed line
     and `ContractMismatch` for a raw schema of another contract; nothing is loaded then.
@@ -131,14 +128,12 @@ def load_lines(
             paths = [Path(folder) / "lines.jsonl"]
             write_lines(items, paths[0])
         batches = _flattened(resource, paths, Path(folder), in_process)
-        replace = frozenset({resource} if whole else ())
-        source = shopify_source({resource: batches}, {resource: cursor}, replace)
-        source = source.with_resources(resource)
+        source = shopify_source({resource: batches}, {resource: cursor}).with_resources(resource)
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
     counts = pipeline.normalize().row_counts
     pipeline.load()
     _record_contract(pipeline)
-    return {table: counts[table] for table in BY_NAME if counts.get(table)}
+    return {table: counts[table] for table in BY_NAME if table in counts}
 
 
 CONTRACT_TABLE = "_xeno_contract"

@@ -9,9 +9,7 @@ Child tables are dlt *nested* tables of their root (`parent`, and the `row_key` 
 `parent_key` / `root_key` link columns), merged with the `delete-insert` strategy on the
 root's `id`: dlt replaces a re-delivered record's root row and all of its child rows in one
 merge transaction, including child tables that got no rows in this load (an order edited
-down to fewer lines, discount allocations that went away). A load holding every record of
-the resource (a full bulk read) replaces its tables instead (`truncate-and-insert`): the
-rows are copied straight into them, without the staging copy and the merge.
+down to fewer lines, discount allocations that went away).
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ from ingestion.raw_contract import (
 SOURCE_NAME = "shopify"
 CURSOR = "updated_at"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-REPLACE = {"disposition": "replace", "strategy": "truncate-and-insert"}
 
 Batches = Iterable[tuple[str, pa.RecordBatch]]
 
@@ -73,14 +70,13 @@ def dlt_columns(table: RawTable) -> dict[str, TColumnSchema]:
 
 
 @cache
-def table_hints(table_name: str, replace: bool = False) -> TResourceHints:
-    """dlt hints of one raw table: a merged (or replaced) root, or a nested table of its
-    parent."""
+def table_hints(table_name: str) -> TResourceHints:
+    """dlt hints of one raw table: a merged root, or a nested table of its parent."""
     (table,) = (t for t in tables_of(table_name.split("__")[0]) if t.name == table_name)
     if table.parent is None:
         return dlt.mark.make_hints(
             table_name=table.name,
-            write_disposition=REPLACE if replace else MERGE,  # type: ignore[arg-type]
+            write_disposition=MERGE,  # type: ignore[arg-type]
             primary_key="id",
             columns=dlt_columns(table),
         )
@@ -90,18 +86,16 @@ def table_hints(table_name: str, replace: bool = False) -> TResourceHints:
 
 
 def raw_resource(
-    resource: str, batches: Batches = (), cursor: datetime | None = None, replace: bool = False
+    resource: str, batches: Batches = (), cursor: datetime | None = None
 ) -> DltResource:
-    """One root table's resource: its tables' batches; `cursor` is committed with them.
-    `replace`: the batches are the whole resource, replacing its tables' rows."""
+    """One root table's resource: its tables' batches; `cursor` is committed with them."""
 
     @dlt.resource(  # type: ignore[call-overload, untyped-decorator]
-        name=resource, write_disposition=REPLACE if replace else MERGE
+        name=resource, write_disposition=MERGE
     )
     def rows() -> Iterator[Any]:
         for table, batch in batches:
-            hints = table_hints(table, replace)
-            yield dlt.mark.with_hints(batch, hints, create_table_variant=True)
+            yield dlt.mark.with_hints(batch, table_hints(table), create_table_variant=True)
         if cursor is not None:
             dlt.current.resource_state()[CURSOR] = cursor.isoformat()
 
@@ -113,15 +107,10 @@ def raw_resource(
 def shopify_source(
     batches: Mapping[str, Batches] | None = None,
     cursors: Mapping[str, datetime | None] | None = None,
-    replace: frozenset[str] = frozenset(),
 ) -> list[DltResource]:
-    """Every raw resource; those without batches load nothing (select with `with_resources`).
-    Resources named in `replace` have their tables' rows replaced by the batches."""
+    """Every raw resource; those without batches load nothing (select with `with_resources`)."""
     batches, cursors = batches or {}, cursors or {}
-    return [
-        raw_resource(name, batches.get(name, ()), cursors.get(name), name in replace)
-        for name in RESOURCES
-    ]
+    return [raw_resource(name, batches.get(name, ()), cursors.get(name)) for name in RESOURCES]
 
 
 def _metrics_by_root_resource(metrics: Any, key: Any) -> Any:

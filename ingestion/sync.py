@@ -227,13 +227,11 @@ class _Sync:
         if not wanted:
             return set()
         lag = timedelta(seconds=self.settings.ingestion.lookback_seconds)
-        queries, whole = {}, set()
+        queries = {}
         for resource in wanted:
             cursor = last_cursor(self.pipeline, resource.name)
             since = None if cursor is None else updated_since(cursor - lag)
             queries[resource.name] = resource.bulk_query(since)
-            if since is None:
-                whole.add(resource.name)
         self.tracker.phase("bulk")
         handles = self.bulk.start_many(queries)
         for handle, status in self.bulk.completed(handles):
@@ -246,7 +244,6 @@ class _Sync:
                 handle.resource,
                 [path],
                 cursor=status.created_at,
-                whole=handle.resource in whole,
                 in_process=self.in_process,
             )
             self._commit(handle.resource, loaded)

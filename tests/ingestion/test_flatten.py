@@ -429,5 +429,5 @@ def test_a_record_read_twice_keeps_its_last_version_and_only_its_lines(tmp_path)
     order = next(r for r in found["orders"] if r["id"] == 1001)
     assert order["updated_at"] == datetime(2024, 3, 9, tzinfo=UTC)
     assert [(r["id"], r["quantity"]) for r in found["orders__line_items"]] == [(12, 4)]
-    assert found["orders__discount_codes"] == found["orders__shipping_lines"] == []
+    assert "orders__discount_codes" not in found and "orders__shipping_lines" not in found
     assert [r["id"] for r in found["orders"]] == [1001, 1002]

@@ -91,25 +91,6 @@ def test_a_redelivered_order_replaces_all_of_its_child_rows(tenant, conn):
     assert rows[1][2] == first_load[0]
 
 
-def test_a_whole_read_replaces_the_tables_and_later_loads_merge(tenant, conn):
-    pipeline = tenant_pipeline(tenant, get_settings())
-    load_lines(pipeline, "orders", ORDER_LINES, cursor=None, whole=True)
-    only_1002 = [line for line in ORDER_LINES if "1002" in line.get("__parentId", line["id"])]
-    assert load_lines(pipeline, "orders", only_1002, cursor=None, whole=True)["orders"] == 1
-    assert select(conn, tenant.raw_schema, "select id from {s}.orders") == [(1002,)]
-    assert not any(children_of(conn, tenant.raw_schema, ORDER).values())
-
-    # an increment after it merges, also into child tables it has no rows for
-    load_lines(pipeline, "orders", ORDER_LINES, cursor=None)
-    edited = {**ORDER_LINES[0], "updatedAt": "2024-03-05T00:00:00Z", "refunds": []}
-    edited["discountCodes"] = []
-    load_lines(pipeline, "orders", [edited, ORDER_LINES[2]], cursor=None)
-    after = children_of(conn, tenant.raw_schema, ORDER)
-    assert after == {table: [] for table in CHILDREN} | {"orders__line_items": [LINE_2]}
-    ids = select(conn, tenant.raw_schema, "select id from {s}.orders order by id")
-    assert ids == [(1001,), (1002,)]
-
-
 def test_dlt_runs_without_telemetry_and_quietly(tmp_path):
     script = (
         "import logging, dlt\n"
