@@ -77,8 +77,8 @@ def test_out_of_order_updates_keep_the_newest_and_deletes_flag(server, make_shop
 
 
 def test_store_mutation_reaches_raw_and_marts_and_redaction_removes_identity(
-    server_factory, worker_factory, make_shop, sim, conn
-):
+    make_shop, server_factory, worker_factory, sim, conn
+):  # make_shop first: its tenants are erased after the worker has stopped building them
     shop = make_shop(orders=20, customers=10)
     server = server_factory()
     headers, user_id = register_owner(server.url)
