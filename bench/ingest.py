@@ -13,7 +13,9 @@ that of the PostgreSQL backends serving the benchmark database are sampled next 
 (from /proc, so approximate): on two cores this says where the time goes. Then the
 flattening alone (`bench.flatten`) and the increments' pacing on Standard and Plus
 (`bench.pacing`). `--large-orders 1000000` adds one bulk backfill of a larger store, to
-show the sync's memory does not follow the store.
+show the sync's memory does not follow the store. Each backfill also prints its `timeline`:
+when each phase began, per resource, with its bulk operation's status (what overlapped
+with what).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ SERVE = (
 )
 
 
-def emit(bench: str, metric: str, value: float, unit: str, note: str | None = None) -> None:
+def emit(
+    bench: str, metric: str, value: float | list[str], unit: str, note: str | None = None
+) -> None:
     line: dict[str, Any] = {"bench": bench, "metric": metric, "value": value, "unit": unit}
     if note:
         line["note"] = note
@@ -140,9 +144,14 @@ def backfill_child_run(tenant_id: str) -> None:
         spent[1] += cpu - current[2]
         current[:] = [phase, wall, cpu]
 
+    timeline: list[tuple[float, str]] = []  # when each (phase, resource, bulk status) began
+
     def on_progress(event: Any) -> None:
         if event.phase != current[0]:
             switch(event.phase)
+        step = " ".join(filter(None, (event.phase, event.resource, event.bulk_status)))
+        if not timeline or timeline[-1][1] != step:
+            timeline.append((event.elapsed, step))
 
     started = time.perf_counter()
     run = run_sync(uuid.UUID(tenant_id), get_settings(), progress=on_progress)
@@ -155,7 +164,8 @@ def backfill_child_run(tenant_id: str) -> None:
         resource.getrusage(who).ru_maxrss / 1024
         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     )
-    figures = {"elapsed": elapsed, "phases": phases, "cpu": sum(times[:4])}
+    steps = [f"{at:.1f}s {step}" for at, step in timeline]
+    figures = {"elapsed": elapsed, "phases": phases, "cpu": sum(times[:4]), "timeline": steps}
     print(json.dumps(figures | {"own_rss": own_rss, "rss": children_rss}), flush=True)
 
 
@@ -189,6 +199,11 @@ def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
     elapsed = result["elapsed"]
     with psycopg.connect(url, autocommit=True) as conn:
         counts = raw_row_counts(conn, tenant.raw_schema)
+        # the next backfill connects the same store afresh (and a store's raw tables of a
+        # million orders fill gigabytes)
+        for schema in (tenant.raw_schema, f"{tenant.raw_schema}_staging"):
+            conn.execute(f'drop schema if exists "{schema}" cascade')
+        conn.execute("delete from app.tenants where id = %s", (tenant.id,))
     orders = counts["orders"]
     assert orders == shop["counts"]["orders"], (orders, shop["counts"])
     rows = sum(counts.values())
@@ -203,6 +218,7 @@ def backfill(url: str, shop: dict, sim_pid: int, label: str) -> float:
     for phase, (wall, cpu) in result["phases"].items():
         note = f"wall; the sync process used {cpu:.1f} s CPU"
         emit(bench, f"{phase}_seconds", round(wall, 2), "s", note)
+    emit(bench, "timeline", result["timeline"], "steps", "seconds since start: phase, resource")
     for who, seconds in (
         ("ingestion", result["cpu"]),
         ("simulator", simulator),
