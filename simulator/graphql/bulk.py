@@ -4,8 +4,10 @@ file, served from its own expiring URL.
 An operation runs as a task on the server's event loop: it streams
 `bulk_lines(store, document)` in batches of 1,000 lines, encodes each batch as JSON lines
 with msgspec and appends it to a file in the shop's work folder, never holding more than
-one batch; `objectCount`, `rootObjectCount` and `fileSize` grow as it goes. When it ends
-(COMPLETED, FAILED, CANCELED) the shop's `bulk_operations/finish` subscribers are told.
+one batch; `objectCount`, `rootObjectCount` and `fileSize` grow as it goes. A large
+operation without faults is rendered by forked workers instead (`bulk_workers`), into the
+same bytes. When it ends (COMPLETED, FAILED, CANCELED) the shop's `bulk_operations/finish`
+subscribers are told.
 
 The GraphQL executor calls, per shop (`shop.bulk`), with plain dicts for its projector:
 
@@ -105,6 +107,12 @@ class BulkOperation:
         self.published = False  # the file is complete (url) or partial (partialDataUrl)
         self.cancel_requested = asyncio.Event()
         self.task: asyncio.Task | None = None
+
+    def tally(self, lines: int, roots: int, size: int) -> None:
+        """Count a batch written to the file: its lines, root objects and bytes."""
+        self.object_count += lines
+        self.root_object_count += roots
+        self.file_size += size
 
     def file_url(self) -> str:
         return f"{self.base_url}/_bulk/{self.token}.jsonl"
@@ -243,9 +251,7 @@ class BulkOperations:
                 if batch:
                     data = encoder.encode_lines(batch)
                     out.write(data)
-                    op.file_size += len(data)
-                    op.object_count += len(batch)
-                    op.root_object_count += sum(1 for line in batch if "__parentId" not in line)
+                    op.tally(len(batch), root_objects(batch), len(data))
                 if failed:
                     return True
                 if len(batch) < BATCH_LINES:
@@ -291,6 +297,11 @@ class BulkOperations:
         if self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None
+
+
+def root_objects(batch: list[dict]) -> int:
+    """How many lines of a batch are root objects (lines without ``__parentId``)."""
+    return sum(1 for line in batch if "__parentId" not in line)
 
 
 def _checked(schema: GraphQLSchema, query: str) -> DocumentNode:

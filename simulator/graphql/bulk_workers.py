@@ -23,14 +23,17 @@ from itertools import islice
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING
 
-import msgspec
+from simulator.graphql.bulk import (
+    BATCH_LINES,
+    CHUNK_BYTES,
+    BulkOperation,
+    encoder,
+    root_objects,
+)
 
 if TYPE_CHECKING:
-    from simulator.graphql.bulk import BulkOperation
     from simulator.graphql.bulk_lines import BulkRead
 
-BATCH_LINES = 1_000
-CHUNK_BYTES = 1 << 20
 POLL_S = 0.02
 _FORK = multiprocessing.get_context("fork")
 
@@ -54,14 +57,12 @@ def _worker(read: BulkRead, positions: range, path: str, report: Connection) -> 
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, signal.SIG_DFL)
     gc.disable()  # short-lived: collecting would cost more than the memory it frees
-    encoder = msgspec.json.Encoder()
     lines = read.lines(positions)
     with open(path, "wb", buffering=CHUNK_BYTES) as out:
         while batch := list(islice(lines, BATCH_LINES)):
             data = encoder.encode_lines(batch)
             out.write(data)
-            roots = sum(1 for line in batch if "__parentId" not in line)
-            report.send((len(batch), roots, len(data)))
+            report.send((len(batch), root_objects(batch), len(data)))
     report.close()
 
 
@@ -107,10 +108,7 @@ async def _follow(op: BulkOperation, readers: list[Connection]) -> None:
             assert isinstance(ready, Connection)
             try:
                 while ready.poll():
-                    lines, roots, size = ready.recv()
-                    op.object_count += lines
-                    op.root_object_count += roots
-                    op.file_size += size
+                    op.tally(*ready.recv())
             except EOFError:
                 open_readers.remove(ready)
         await asyncio.sleep(POLL_S)
